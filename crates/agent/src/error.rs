@@ -1,0 +1,15 @@
+//! Errors of rein-agent: what stops a run from starting or from being recorded. What the
+//! model or a tool does wrong is not an error here; it ends as a [`crate::StopReason`].
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AgentError {
+    #[error("cannot prepare the workspace: {0}")]
+    Workspace(#[source] rein_sandbox::SandboxError),
+    #[error("cannot set up the model: {0}")]
+    Model(#[source] rein_model::ModelError),
+    #[error("cannot set up the tools: {0}")]
+    Tools(#[source] rein_tools::ToolError),
+    #[error("{0}")]
+    Trace(#[from] rein_trace::TraceError),
+}

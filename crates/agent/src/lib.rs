@@ -1,0 +1,23 @@
+//! rein-agent: the control loop of one run.
+//!
+//! [`run_agent`] prepares a run from an [`rein_spec::AgentSpec`] — workspace, sandbox,
+//! model, tools, trace — then loops: **observe** (build the request from the history),
+//! **decide** (one model call), **guard** (budgets), **execute** (each tool call, with a
+//! step timeout), **verify** (the check command when the model says it is done). Every step
+//! emits trace events. The run ends with exactly one [`StopReason`].
+//!
+//! **Invariant:** what the model gets wrong — malformed arguments, unknown tools, a failing
+//! tool — goes back to the model as a tool result; it never ends the run by itself.
+//!
+//! **Invariant:** every tool call the model makes is answered by a tool result before the
+//! next model request (providers reject a conversation where it is not).
+
+mod cancel;
+mod error;
+mod run;
+mod stop;
+
+pub use cancel::{CancelHandle, CancelSignal, cancel_pair};
+pub use error::AgentError;
+pub use run::{RunOptions, RunOutcome, run_agent};
+pub use stop::StopReason;

@@ -1,0 +1,780 @@
+//! One run: set-up, the loop, and the finish.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rein_model::{Message, Model, ModelEvent, Request, ToolCall, ToolSpec, Usage};
+use rein_policy::{Budget, BudgetVerdict};
+use rein_sandbox::{ExecRequest, HostSandbox, Sandbox, Workspace};
+use rein_spec::spec::{AgentSpec, SandboxKind, WorkspaceSpec};
+use rein_tools::{OutcomeKind, ToolContext, Toolbox};
+use rein_trace::{
+    EventData, Listener, ModelAttemptFailed, ModelRequest, ModelResponse, Redactor, RunFinished,
+    RunStarted, ToolCallEvent, ToolCallRecord, ToolResult, TraceUsage, TraceWriter, VerifyResult,
+    WorkspaceChanges,
+};
+
+use crate::{AgentError, CancelSignal, StopReason};
+
+/// PATH given to commands when the spec sets none.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// How to run an agent, beyond its spec.
+pub struct RunOptions {
+    /// Use this model instead of building one from the spec (benchmarks, embedding).
+    pub model: Option<Arc<dyn Model>>,
+    /// Called with every trace event, after redaction.
+    pub listeners: Vec<Listener>,
+    pub cancel: CancelSignal,
+    /// The harness's environment, for `env_passthrough` (passed in, never read here).
+    pub host_env: BTreeMap<String, String>,
+    /// Keep the workspace folder after the run.
+    pub keep_workspace: bool,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("model", &self.model)
+            .field("listeners", &self.listeners.len())
+            .field("keep_workspace", &self.keep_workspace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            model: None,
+            listeners: Vec::new(),
+            cancel: CancelSignal::never(),
+            host_env: BTreeMap::new(),
+            keep_workspace: false,
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub run_id: String,
+    pub run_dir: std::path::PathBuf,
+    pub stop_reason: StopReason,
+    pub message: String,
+    pub final_answer: Option<String>,
+    pub steps: u32,
+    pub tool_calls: u64,
+    pub usage: Usage,
+    pub cost_usd: f64,
+    pub wall_time: Duration,
+    /// Where the workspace was kept, with `keep_workspace`.
+    pub kept_workspace: Option<std::path::PathBuf>,
+}
+
+/// Prepare and execute one run of `spec`.
+pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcome, AgentError> {
+    let started_at = Instant::now();
+    let RunOptions {
+        model,
+        listeners,
+        cancel,
+        host_env,
+        keep_workspace,
+    } = options;
+
+    let model = match model {
+        Some(model) => model,
+        None => rein_model::build_model(&spec.model).map_err(AgentError::Model)?,
+    };
+    let toolbox = Toolbox::builtins(&spec.tools.builtin, spec.loop_.tool_output_limit)
+        .map_err(AgentError::Tools)?;
+    let workspace = match &spec.environment.workspace {
+        WorkspaceSpec::Tempdir => Workspace::tempdir(),
+        WorkspaceSpec::Copy(path) => Workspace::copy_of(path),
+    }
+    .map_err(AgentError::Workspace)?;
+    let sandbox: Arc<dyn Sandbox> = match spec.environment.sandbox {
+        SandboxKind::Host => Arc::new(HostSandbox::new()),
+    };
+
+    let trace_dir = &spec.trace.dir;
+    let run_id = rein_trace::new_run_id();
+    let redactor = Redactor::new(spec.secrets.iter().map(|s| s.expose().to_owned()));
+    let mut trace = TraceWriter::create(trace_dir, &run_id, redactor)?;
+    for listener in listeners {
+        trace.add_listener(listener);
+    }
+    let spec_value = serde_json::to_value(&spec).map_err(rein_trace::TraceError::from)?;
+    trace.write_artifact(
+        "spec.json",
+        &serde_json::to_string_pretty(&spec_value).unwrap_or_default(),
+    )?;
+
+    let env = command_env(&spec, &host_env);
+    let context = ToolContext {
+        workspace: workspace.root().to_path_buf(),
+        sandbox: sandbox.clone(),
+        env,
+        timeout: spec.loop_.step_timeout,
+    };
+
+    trace.emit(
+        0,
+        EventData::RunStarted(RunStarted {
+            agent: spec.name.clone(),
+            model: model.id(),
+            workspace: workspace.root().display().to_string(),
+            sandbox: sandbox.name().to_owned(),
+            spec: spec_value,
+            rein_version: env!("CARGO_PKG_VERSION").to_owned(),
+        }),
+    )?;
+
+    let mut run = Run {
+        spec: &spec,
+        model,
+        toolbox,
+        context,
+        trace,
+        cancel,
+        started_at,
+        budget: Budget {
+            max_steps: spec.loop_.max_steps,
+            max_wall_time: spec.limits.max_wall_time,
+        },
+        messages: vec![Message::User {
+            content: spec.prompt.task.clone(),
+        }],
+        n_sent: 0,
+        steps: 0,
+        n_tool_calls: 0,
+        usage: Usage::default(),
+        cost_usd: 0.0,
+        last_call: None,
+        n_repeats: 0,
+        verify_attempts: 0,
+    };
+    let mut end = run.run_loop().await?;
+    end.message = run.trace.redactor().redact_str(&end.message);
+    end.final_answer = end
+        .final_answer
+        .map(|answer| run.trace.redactor().redact_str(&answer));
+
+    let workspace_changes = match workspace.diff() {
+        Ok(diff) => {
+            let diff_path = if diff.unified.is_empty() {
+                None
+            } else {
+                run.trace.write_artifact("changes.diff", &diff.unified)?;
+                Some("changes.diff".to_owned())
+            };
+            Some(WorkspaceChanges {
+                files_changed: diff.summary.files_changed as u64,
+                insertions: diff.summary.insertions,
+                deletions: diff.summary.deletions,
+                diff_path,
+            })
+        }
+        Err(err) => {
+            run.trace.emit(
+                run.steps,
+                EventData::Error {
+                    message: format!("cannot compute the workspace diff: {err}"),
+                    source: "workspace".to_owned(),
+                },
+            )?;
+            None
+        }
+    };
+    let _ = run.context.sandbox.teardown().await;
+
+    let wall_time = started_at.elapsed();
+    let finished = RunFinished {
+        stop_reason: end.reason.as_str().to_owned(),
+        message: end.message.clone(),
+        final_answer: end.final_answer.clone(),
+        exit_code: end.reason.exit_code(),
+        steps: run.steps,
+        tool_calls: run.n_tool_calls,
+        usage: trace_usage(&run.usage),
+        cost_usd: run.cost_usd,
+        wall_time_ms: millis(wall_time),
+        workspace_changes,
+    };
+    run.trace.write_artifact(
+        "summary.json",
+        &serde_json::to_string_pretty(&finished).unwrap_or_default(),
+    )?;
+    run.trace
+        .emit(run.steps, EventData::RunFinished(finished))?;
+    run.trace.sync()?;
+
+    let kept_workspace = if keep_workspace {
+        let mut workspace = workspace;
+        workspace.keep();
+        Some(workspace.root().to_path_buf())
+    } else {
+        None
+    };
+    Ok(RunOutcome {
+        run_id,
+        run_dir: run.trace.run_dir().to_path_buf(),
+        stop_reason: end.reason,
+        message: end.message,
+        final_answer: end.final_answer,
+        steps: run.steps,
+        tool_calls: run.n_tool_calls,
+        usage: run.usage,
+        cost_usd: run.cost_usd,
+        wall_time,
+        kept_workspace,
+    })
+}
+
+/// The environment of every command: a default PATH, then `[environment] env`, then the
+/// passed-through variables of the harness.
+fn command_env(spec: &AgentSpec, host_env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    env.insert("PATH".to_owned(), DEFAULT_PATH.to_owned());
+    env.extend(spec.environment.env.clone());
+    for name in &spec.environment.env_passthrough {
+        if let Some(value) = host_env.get(name) {
+            env.insert(name.clone(), value.clone());
+        }
+    }
+    env
+}
+
+struct End {
+    reason: StopReason,
+    message: String,
+    final_answer: Option<String>,
+}
+
+impl End {
+    fn new(reason: StopReason, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+            final_answer: None,
+        }
+    }
+}
+
+struct Run<'a> {
+    spec: &'a AgentSpec,
+    model: Arc<dyn Model>,
+    toolbox: Toolbox,
+    context: ToolContext,
+    trace: TraceWriter,
+    cancel: CancelSignal,
+    started_at: Instant,
+    budget: Budget,
+    messages: Vec<Message>,
+    /// Messages already sent in an earlier request (for `model_request.new_messages`).
+    n_sent: usize,
+    steps: u32,
+    n_tool_calls: u64,
+    usage: Usage,
+    cost_usd: f64,
+    /// Name and canonical arguments of the last tool call, for stuck detection.
+    last_call: Option<(String, String)>,
+    n_repeats: u32,
+    verify_attempts: u32,
+}
+
+enum StepResult {
+    Continue,
+    End(End),
+}
+
+impl Run<'_> {
+    async fn run_loop(&mut self) -> Result<End, AgentError> {
+        let tool_specs: Vec<ToolSpec> = self
+            .toolbox
+            .specs()
+            .into_iter()
+            .map(|spec| ToolSpec {
+                name: spec.name,
+                description: spec.description,
+                input_schema: spec.input_schema,
+            })
+            .collect();
+        loop {
+            if self.cancel.is_cancelled() {
+                return Ok(End::new(StopReason::Cancelled, "cancelled by a signal"));
+            }
+            match self.budget.check(self.steps, self.started_at.elapsed()) {
+                BudgetVerdict::Continue => {}
+                BudgetVerdict::MaxSteps { max_steps } => {
+                    return Ok(End::new(
+                        StopReason::MaxSteps,
+                        format!("reached max_steps ({max_steps}) without a final answer"),
+                    ));
+                }
+                BudgetVerdict::WallTime { limit } => {
+                    return Ok(End::new(StopReason::Timeout, wall_time_message(limit)));
+                }
+            }
+            self.steps += 1;
+            let result = self.step(&tool_specs).await?;
+            self.trace.sync()?;
+            if let StepResult::End(end) = result {
+                return Ok(end);
+            }
+        }
+    }
+
+    /// The time the next action may take: the step timeout, cut to what is left of the
+    /// run's wall time. The flag says whether the wall time is the tighter bound.
+    fn action_deadline(&self) -> (Duration, bool) {
+        let step_timeout = self.spec.loop_.step_timeout;
+        match self.budget.wall_time_left(self.started_at.elapsed()) {
+            Some(left) if left < step_timeout => (left, true),
+            _ => (step_timeout, false),
+        }
+    }
+
+    async fn step(&mut self, tool_specs: &[ToolSpec]) -> Result<StepResult, AgentError> {
+        let step = self.steps;
+        let request = Request {
+            system: self.spec.prompt.system.clone(),
+            messages: self.messages.clone(),
+            tools: tool_specs.to_vec(),
+            max_output_tokens: self.spec.model.max_output_tokens,
+            temperature: self.spec.model.temperature,
+        };
+        let new_messages = serde_json::to_value(&self.messages[self.n_sent..])
+            .map_err(rein_trace::TraceError::from)?;
+        self.n_sent = self.messages.len();
+        self.trace.emit(
+            step,
+            EventData::ModelRequest(ModelRequest {
+                model: self.model.id(),
+                n_messages: request.messages.len(),
+                n_tools: request.tools.len(),
+                max_output_tokens: request.max_output_tokens,
+                new_messages,
+            }),
+        )?;
+
+        // decide
+        let (deadline, wall_bound) = self.action_deadline();
+        let mut attempt_failures = Vec::new();
+        let call_started = Instant::now();
+        let outcome = {
+            let model = self.model.clone();
+            let mut sink = |event: ModelEvent| {
+                if let ModelEvent::AttemptFailed {
+                    attempt,
+                    status,
+                    error,
+                    retry_in_ms,
+                } = event
+                {
+                    attempt_failures.push(ModelAttemptFailed {
+                        attempt,
+                        status,
+                        error,
+                        retry_in_ms,
+                    });
+                }
+            };
+            let call = model.complete(&request, &mut sink);
+            let mut cancel = self.cancel.clone();
+            tokio::select! {
+                result = tokio::time::timeout(deadline, call) => Some(result),
+                () = cancel.cancelled() => None,
+            }
+        };
+        let latency = call_started.elapsed();
+        // The attempt that ended the call is traced too, with no retry after it.
+        if let Some(Ok(Err(err))) = &outcome {
+            let n_attempts = err.attempts();
+            if n_attempts as usize > attempt_failures.len() {
+                attempt_failures.push(ModelAttemptFailed {
+                    attempt: n_attempts,
+                    status: err.status(),
+                    error: err.to_string(),
+                    retry_in_ms: 0,
+                });
+            }
+        }
+        for failure in attempt_failures {
+            self.trace
+                .emit(step, EventData::ModelAttemptFailed(failure))?;
+        }
+        let response = match outcome {
+            None => {
+                return Ok(StepResult::End(End::new(
+                    StopReason::Cancelled,
+                    "cancelled by a signal",
+                )));
+            }
+            Some(Err(_elapsed)) => {
+                let message = if wall_bound {
+                    wall_time_message(self.budget.max_wall_time.unwrap_or(deadline))
+                } else {
+                    format!(
+                        "the model call took longer than step_timeout ({})",
+                        humantime::format_duration(deadline)
+                    )
+                };
+                self.emit_error(&message, "model")?;
+                return Ok(StepResult::End(End::new(StopReason::Timeout, message)));
+            }
+            Some(Ok(Err(err))) => {
+                let message = err.to_string();
+                self.emit_error(&message, "model")?;
+                return Ok(StepResult::End(End::new(StopReason::ModelError, message)));
+            }
+            Some(Ok(Ok(response))) => response,
+        };
+        self.usage.add(&response.usage);
+        self.cost_usd += response.cost_usd.unwrap_or(0.0);
+        self.trace.emit(
+            step,
+            EventData::ModelResponse(ModelResponse {
+                model: response.model.clone(),
+                text: response.text.clone(),
+                tool_calls: response
+                    .tool_calls
+                    .iter()
+                    .map(|call| ToolCallRecord {
+                        id: call.id.clone(),
+                        name: call.name.clone(),
+                        arguments: call.arguments.clone(),
+                    })
+                    .collect(),
+                finish_reason: serde_json::to_value(response.finish_reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "other".to_owned()),
+                usage: trace_usage(&response.usage),
+                cost_usd: response.cost_usd,
+                latency_ms: millis(latency),
+                attempts: response.attempts,
+            }),
+        )?;
+        self.messages.push(Message::Assistant {
+            content: response.text.clone(),
+            tool_calls: response.tool_calls.clone(),
+        });
+
+        if response.tool_calls.is_empty() {
+            return self.finish_or_verify(response.text).await;
+        }
+
+        // execute
+        let mut warning = None;
+        for call in &response.tool_calls {
+            self.n_tool_calls += 1;
+            self.trace.emit(
+                step,
+                EventData::ToolCall(ToolCallEvent {
+                    id: call.id.clone(),
+                    name: call.name.clone(),
+                    arguments: call.arguments.clone(),
+                }),
+            )?;
+            let signature = (call.name.clone(), canonical_arguments(&call.arguments));
+            if self.last_call.as_ref() == Some(&signature) {
+                self.n_repeats += 1;
+            } else {
+                self.last_call = Some(signature);
+                self.n_repeats = 1;
+            }
+            let stuck_after = self.spec.loop_.stuck_after;
+            if self.n_repeats >= stuck_after {
+                let message = format!(
+                    "the model called `{}` with the same arguments {} times in a row",
+                    call.name, self.n_repeats
+                );
+                return Ok(StepResult::End(End::new(StopReason::Stuck, message)));
+            }
+            if self.n_repeats + 1 == stuck_after {
+                warning = Some(format!(
+                    "You called `{}` with the same arguments {} times in a row; the result will \
+                     not change. Try a different approach or give your final answer. One more \
+                     identical call ends the run.",
+                    call.name, self.n_repeats
+                ));
+            }
+            match self.execute(call).await? {
+                Some(result) => self.messages.push(result),
+                None => {
+                    return Ok(StepResult::End(End::new(
+                        StopReason::Cancelled,
+                        "cancelled by a signal",
+                    )));
+                }
+            }
+        }
+        if let Some(message) = warning {
+            self.trace.emit(
+                step,
+                EventData::LoopWarning {
+                    message: message.clone(),
+                },
+            )?;
+            self.messages.push(Message::User { content: message });
+        }
+        Ok(StepResult::Continue)
+    }
+
+    /// Run one tool call; `None` when the run was cancelled meanwhile.
+    async fn execute(&mut self, call: &ToolCall) -> Result<Option<Message>, AgentError> {
+        let started = Instant::now();
+        let (deadline, _) = self.action_deadline();
+        let mut context = self.context.clone();
+        context.timeout = deadline;
+        let invoke = self.toolbox.invoke(&call.name, &call.arguments, &context);
+        let mut cancel = self.cancel.clone();
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(deadline + Duration::from_secs(1), invoke) => outcome,
+            () = cancel.cancelled() => return Ok(None),
+        };
+        let (raw_content, is_error, exit_code, outcome_name, truncated_bytes) = match outcome {
+            Ok(outcome) => (
+                outcome.content,
+                outcome.is_error,
+                outcome.exit_code,
+                outcome_name(outcome.kind).to_owned(),
+                outcome.truncated_bytes,
+            ),
+            Err(_) => (
+                format!(
+                    "error: the tool `{}` did not finish within {}",
+                    call.name,
+                    humantime::format_duration(deadline)
+                ),
+                true,
+                None,
+                "timeout".to_owned(),
+                0,
+            ),
+        };
+        // Secrets never reach the model: a tool that printed one sends `***` instead.
+        let content = self.trace.redactor().redact_str(&raw_content);
+        self.trace.emit(
+            self.steps,
+            EventData::ToolResult(ToolResult {
+                id: call.id.clone(),
+                name: call.name.clone(),
+                output: content.clone(),
+                is_error,
+                outcome: outcome_name,
+                exit_code,
+                duration_ms: millis(started.elapsed()),
+                truncated_bytes,
+            }),
+        )?;
+        Ok(Some(Message::Tool {
+            tool_call_id: call.id.clone(),
+            name: call.name.clone(),
+            content,
+            is_error,
+        }))
+    }
+
+    /// The model gave a final answer: end the run, or run the verify check first.
+    async fn finish_or_verify(&mut self, answer: String) -> Result<StepResult, AgentError> {
+        let Some(verify) = self.spec.loop_.verify.clone() else {
+            return Ok(StepResult::End(End {
+                reason: StopReason::Completed,
+                message: "the model gave its final answer".to_owned(),
+                final_answer: Some(answer),
+            }));
+        };
+        self.verify_attempts += 1;
+        let attempt = self.verify_attempts;
+        let started = Instant::now();
+        let request = ExecRequest {
+            argv: verify.command.clone(),
+            cwd: self.context.workspace.clone(),
+            env: self.context.env.clone(),
+            timeout: verify.timeout,
+            stdin: None,
+            max_output_bytes: self.spec.loop_.tool_output_limit.saturating_mul(4),
+        };
+        let exec = self.context.sandbox.exec(request);
+        let mut cancel = self.cancel.clone();
+        let result = tokio::select! {
+            result = exec => result,
+            () = cancel.cancelled() => {
+                return Ok(StepResult::End(End::new(StopReason::Cancelled, "cancelled by a signal")));
+            }
+        };
+        let command_text = verify.command.join(" ");
+        let (passed, exit_code, timed_out, raw_output) = match result {
+            Ok(output) => {
+                let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                if !stderr.is_empty() {
+                    if !text.is_empty() && !text.ends_with('\n') {
+                        text.push('\n');
+                    }
+                    text.push_str(&stderr);
+                }
+                (
+                    output.exit_code == Some(0) && !output.timed_out,
+                    output.exit_code,
+                    output.timed_out,
+                    text,
+                )
+            }
+            Err(err) => (
+                false,
+                None,
+                false,
+                format!("error: cannot run the check: {err}"),
+            ),
+        };
+        let (output, _) = rein_tools::truncate_middle(
+            &self.trace.redactor().redact_str(&raw_output),
+            self.spec.loop_.tool_output_limit,
+        );
+        self.trace.emit(
+            self.steps,
+            EventData::VerifyResult(VerifyResult {
+                attempt,
+                command: verify.command.clone(),
+                passed,
+                exit_code,
+                timed_out,
+                output: output.clone(),
+                duration_ms: millis(started.elapsed()),
+            }),
+        )?;
+        if passed {
+            return Ok(StepResult::End(End {
+                reason: StopReason::Verified,
+                message: format!("the check `{command_text}` passed (attempt {attempt})"),
+                final_answer: Some(answer),
+            }));
+        }
+        let how = if timed_out {
+            format!(
+                "timed out after {}",
+                humantime::format_duration(verify.timeout)
+            )
+        } else {
+            match exit_code {
+                Some(code) => format!("failed with exit code {code}"),
+                None => "was killed by a signal".to_owned(),
+            }
+        };
+        if attempt >= verify.max_attempts {
+            return Ok(StepResult::End(End {
+                reason: StopReason::VerifyFailed,
+                message: format!("the check `{command_text}` {how} on each of {attempt} attempts"),
+                final_answer: Some(answer),
+            }));
+        }
+        self.messages.push(Message::User {
+            content: format!(
+                "The check `{command_text}` {how} (attempt {attempt} of {}). Its output:\n{output}\n\
+                 Fix the problem, then give your final answer again.",
+                verify.max_attempts
+            ),
+        });
+        Ok(StepResult::Continue)
+    }
+
+    fn emit_error(&mut self, message: &str, source: &str) -> Result<(), AgentError> {
+        self.trace.emit(
+            self.steps,
+            EventData::Error {
+                message: message.to_owned(),
+                source: source.to_owned(),
+            },
+        )?;
+        Ok(())
+    }
+}
+
+/// The trace name of a tool outcome.
+fn outcome_name(kind: OutcomeKind) -> &'static str {
+    match kind {
+        OutcomeKind::Ok => "ok",
+        OutcomeKind::ToolFailed => "tool_failed",
+        OutcomeKind::InvalidArguments => "invalid_arguments",
+        OutcomeKind::UnknownTool => "unknown_tool",
+    }
+}
+
+fn wall_time_message(limit: Duration) -> String {
+    format!(
+        "the run reached max_wall_time ({})",
+        humantime::format_duration(limit)
+    )
+}
+
+/// Arguments in a canonical form, so `{"a":1,"b":2}` and `{"b":2, "a":1}` compare equal.
+fn canonical_arguments(raw: &str) -> String {
+    fn write_sorted(value: &serde_json::Value, out: &mut String) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                out.push('{');
+                for (idx, (key, item)) in entries.into_iter().enumerate() {
+                    if idx > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(key.clone()).to_string());
+                    out.push(':');
+                    write_sorted(item, out);
+                }
+                out.push('}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push('[');
+                for (idx, item) in items.iter().enumerate() {
+                    if idx > 0 {
+                        out.push(',');
+                    }
+                    write_sorted(item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(raw) {
+        Ok(value) => {
+            let mut out = String::new();
+            write_sorted(&value, &mut out);
+            out
+        }
+        Err(_) => raw.to_owned(),
+    }
+}
+
+fn trace_usage(usage: &Usage) -> TraceUsage {
+    TraceUsage {
+        input_tokens: usage.input_tokens,
+        output_tokens: usage.output_tokens,
+        cache_read_tokens: usage.cache_read_tokens,
+        cache_write_tokens: usage.cache_write_tokens,
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_arguments_ignore_key_order_and_spacing() {
+        assert_eq!(
+            canonical_arguments(r#"{"b": 2, "a": 1}"#),
+            canonical_arguments(r#"{"a":1,"b":2}"#)
+        );
+        assert_eq!(canonical_arguments("{not json"), "{not json");
+    }
+}

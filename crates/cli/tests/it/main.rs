@@ -1,0 +1,8 @@
+//! End-to-end tests: the real `rein` binary against the mock LLM over loopback HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod harness;
+mod runs;
+mod tidy;

@@ -1,0 +1,235 @@
+//! Showing a resolved spec without its secrets: [`AgentSpec::to_display_toml`] (for
+//! `rein check`) and the `Debug` of [`AgentSpec`].
+//!
+//! **Invariant:** no value of [`AgentSpec::secrets`] appears in either output: the API key
+//! is `***`, and every other string has each secret value replaced by `***`.
+
+use std::fmt::{self, Write as _};
+
+use crate::spec::{AgentSpec, Secret, WorkspaceSpec};
+
+/// `text` with every occurrence of each secret replaced by `***`. Empty secrets are ignored.
+pub(crate) fn redact<'s>(text: &str, secrets: impl IntoIterator<Item = &'s str>) -> String {
+    let mut secrets: Vec<&str> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+    // Longest first, so a secret that contains another is replaced whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_owned();
+    for secret in secrets {
+        if out.contains(secret) {
+            out = out.replace(secret, "***");
+        }
+    }
+    out
+}
+
+fn exposed(secrets: &[Secret]) -> impl Iterator<Item = &str> {
+    secrets.iter().map(Secret::expose)
+}
+
+/// Debug-formats a value, then redacts the secrets (raw and as `Debug` escapes them).
+struct Redacted<'a, T>(&'a T, &'a [Secret]);
+
+impl<T: fmt::Debug> fmt::Debug for Redacted<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = if f.alternate() {
+            format!("{:#?}", self.0)
+        } else {
+            format!("{:?}", self.0)
+        };
+        let escaped: Vec<String> = exposed(self.1)
+            .map(|s| {
+                let debug = format!("{s:?}");
+                debug[1..debug.len() - 1].to_owned()
+            })
+            .collect();
+        let text = redact(
+            &text,
+            exposed(self.1).chain(escaped.iter().map(String::as_str)),
+        );
+        f.write_str(&text)
+    }
+}
+
+impl fmt::Debug for AgentSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.secrets;
+        f.debug_struct("AgentSpec")
+            .field("source", &Redacted(&self.source, s))
+            .field("base_dir", &Redacted(&self.base_dir, s))
+            .field("name", &Redacted(&self.name, s))
+            .field("description", &Redacted(&self.description, s))
+            .field("model", &Redacted(&self.model, s))
+            .field("prompt", &Redacted(&self.prompt, s))
+            .field("environment", &Redacted(&self.environment, s))
+            .field("loop_", &Redacted(&self.loop_, s))
+            .field("limits", &Redacted(&self.limits, s))
+            .field("tools", &Redacted(&self.tools, s))
+            .field("trace", &Redacted(&self.trace, s))
+            .field("secrets", &format_args!("[{} redacted]", s.len()))
+            .finish()
+    }
+}
+
+/// Writes TOML values with the secrets redacted.
+struct Writer<'a> {
+    out: String,
+    secrets: &'a [Secret],
+}
+
+impl Writer<'_> {
+    /// A string value, redacted, with `${` escaped so that loading it again gives it back.
+    fn string(&self, s: &str) -> String {
+        let redacted = redact(s, exposed(self.secrets)).replace("${", "$${");
+        toml::Value::String(redacted).to_string()
+    }
+
+    /// A prompt: like [`Writer::string`], and `{{` written as a template literal.
+    fn prompt(&self, s: &str) -> String {
+        self.string(&s.replace("{{", "{{ \"{{\" }}"))
+    }
+
+    fn strings(&self, items: &[String]) -> String {
+        let items: Vec<String> = items.iter().map(|s| self.string(s)).collect();
+        format!("[{}]", items.join(", "))
+    }
+
+    fn line(&mut self, key: &str, value: impl fmt::Display) {
+        let _ = writeln!(self.out, "{key} = {value}");
+    }
+
+    fn header(&mut self, name: &str) {
+        let _ = writeln!(self.out, "\n[{name}]");
+    }
+}
+
+fn duration(d: std::time::Duration) -> String {
+    toml::Value::String(humantime::format_duration(d).to_string()).to_string()
+}
+
+fn float(x: f64) -> String {
+    toml::Value::Float(x).to_string()
+}
+
+impl AgentSpec {
+    /// The resolved spec in the `agent.toml` format: defaults filled in, paths absolute,
+    /// interpolation and templates done, secrets shown as `***`. Loading it again gives the
+    /// same spec (except secrets): a literal `${` is written `$${`, and a literal `{{` in a
+    /// prompt `{{ "{{" }}`.
+    pub fn to_display_toml(&self) -> String {
+        let mut w = Writer {
+            out: String::new(),
+            secrets: &self.secrets,
+        };
+        let _ = writeln!(
+            w.out,
+            "# resolved from {} (secrets shown as ***)",
+            redact(&self.source.display().to_string(), exposed(&self.secrets))
+        );
+        let value = w.string(&self.name);
+        w.line("name", value);
+        let value = w.string(&self.description);
+        w.line("description", value);
+
+        let m = &self.model;
+        w.header("model");
+        let provider = match m.provider {
+            crate::Provider::Openai => "openai",
+            crate::Provider::Anthropic => "anthropic",
+            crate::Provider::Scripted => "scripted",
+        };
+        w.line("provider", w.string(provider));
+        w.line("name", w.string(&m.name));
+        w.line("base_url", w.string(&m.base_url));
+        match &m.api_key {
+            Some(_) => w.line("api_key", w.string("***")),
+            None => w.out.push_str("# api_key: not set\n"),
+        }
+        if let Some(t) = m.temperature {
+            // Through the decimal text, so 0.7f32 shows as 0.7.
+            w.line(
+                "temperature",
+                float(t.to_string().parse().unwrap_or(f64::from(t))),
+            );
+        }
+        w.line("max_output_tokens", m.max_output_tokens);
+        w.line("stream", m.stream);
+        if let Some(script) = &m.script {
+            w.line("script", w.string(&script.display().to_string()));
+        }
+        w.line("max_attempts", m.max_attempts);
+        w.line("request_timeout", duration(m.request_timeout));
+        if let Some(p) = &m.pricing {
+            w.header("model.pricing");
+            w.line("input_per_mtok", float(p.input_per_mtok));
+            w.line("output_per_mtok", float(p.output_per_mtok));
+            if let Some(c) = p.cached_input_per_mtok {
+                w.line("cached_input_per_mtok", float(c));
+            }
+        }
+
+        w.header("prompt");
+        w.line("system", w.prompt(&self.prompt.system));
+        w.line("task", w.prompt(&self.prompt.task));
+
+        let e = &self.environment;
+        w.header("environment");
+        let workspace = match &e.workspace {
+            WorkspaceSpec::Tempdir => "tempdir".to_owned(),
+            WorkspaceSpec::Copy(path) => format!("copy:{}", path.display()),
+        };
+        w.line("workspace", w.string(&workspace));
+        w.line("sandbox", w.string("host"));
+        let env: Vec<String> = e
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", w.string(v)))
+            .collect();
+        if env.is_empty() {
+            w.line("env", "{}");
+        } else {
+            w.line("env", format!("{{ {} }}", env.join(", ")));
+        }
+        w.line("env_passthrough", w.strings(&e.env_passthrough));
+
+        let l = &self.loop_;
+        w.header("loop");
+        w.line("max_steps", l.max_steps);
+        w.line("step_timeout", duration(l.step_timeout));
+        w.line("stuck_after", l.stuck_after);
+        w.line("tool_output_limit", l.tool_output_limit);
+        if let Some(v) = &l.verify {
+            let value = format!(
+                "{{ command = {}, max_attempts = {}, timeout = {} }}",
+                w.strings(&v.command),
+                v.max_attempts,
+                duration(v.timeout)
+            );
+            w.line("verify", value);
+        }
+
+        w.header("limits");
+        match self.limits.max_wall_time {
+            Some(d) => w.line("max_wall_time", duration(d)),
+            None => w.out.push_str("# max_wall_time: none\n"),
+        }
+
+        w.header("tools");
+        w.line("builtin", w.strings(&self.tools.builtin));
+
+        w.header("trace");
+        w.line("dir", w.string(&self.trace.dir.display().to_string()));
+        w.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_replaces_longest_first_and_ignores_empty() {
+        let got = redact("key=abcdef and abc", ["abc", "abcdef", ""]);
+        assert_eq!(got, "key=*** and ***");
+        assert_eq!(redact("nothing here", [""]), "nothing here");
+    }
+}

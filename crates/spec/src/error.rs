@@ -1,0 +1,206 @@
+//! [`SpecError`]: everything that can be wrong with an agent file, its variables or its
+//! environment, each with the place it comes from.
+//!
+//! Errors that come from the file carry a [`Location`] (`path:line:column`, 1-based, column
+//! counted in characters). A fix, when there is an obvious one, is a separate `hint:` line
+//! of the message. Messages never contain a secret value.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A place in an agent file: `path:line:column`, 1-based, the column counted in characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub path: PathBuf,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.path.display(), self.line, self.column)
+    }
+}
+
+/// The error type of `rein-spec`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpecError {
+    /// The agent file could not be read.
+    #[error("cannot read agent file {}: {source}", path.display())]
+    ReadAgent {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The file is not valid TOML.
+    #[error("{location}: invalid toml: {message}")]
+    Syntax { location: Location, message: String },
+
+    /// A key rein does not know; `suggestion` is a known key that is close.
+    #[error(
+        "{location}: unknown key `{key}` in {}{}",
+        table_name(table),
+        did_you_mean(suggestion)
+    )]
+    UnknownKey {
+        location: Location,
+        /// Dotted name of the table (`model`, `loop.verify`); empty for the top level.
+        table: String,
+        key: String,
+        suggestion: Option<String>,
+    },
+
+    /// A key from the design that this version of rein does not implement yet.
+    #[error("{location}: `{key}` is not supported yet by this version of rein")]
+    NotSupportedYet { location: Location, key: String },
+
+    /// A value of the wrong TOML type.
+    #[error("{location}: `{key}` must be {expected}, found {found}")]
+    WrongType {
+        location: Location,
+        /// Dotted key (`loop.max_steps`).
+        key: String,
+        expected: String,
+        found: String,
+    },
+
+    /// A required key is absent.
+    #[error("{location}: missing `{key}`{}", hint_line(hint))]
+    MissingKey {
+        location: Location,
+        key: String,
+        hint: Option<String>,
+    },
+
+    /// A value of the right type that is not acceptable (out of range, bad duration, …).
+    #[error("{location}: invalid `{key}`: {message}{}", hint_line(hint))]
+    InvalidValue {
+        location: Location,
+        key: String,
+        message: String,
+        hint: Option<String>,
+    },
+
+    /// A builtin tool name that does not exist.
+    #[error(
+        "{location}: unknown builtin tool `{name}`{}",
+        did_you_mean(suggestion)
+    )]
+    UnknownBuiltinTool {
+        location: Location,
+        name: String,
+        suggestion: Option<String>,
+    },
+
+    /// `${env:NAME}` without a default, and `NAME` is not set.
+    #[error(
+        "{location}: environment variable `{name}` is not set\nhint: set it, or give a default: `${{env:{name}:-DEFAULT}}`"
+    )]
+    MissingEnv { location: Location, name: String },
+
+    /// `${secret:NAME}` and `NAME` is not set (or is empty) in the environment.
+    #[error(
+        "{location}: secret `{name}` is not set\nhint: `${{secret:{name}}}` reads the environment variable `{name}`; set it, or use `${{secret:file:PATH}}`"
+    )]
+    MissingSecret { location: Location, name: String },
+
+    /// `${secret:file:PATH}` could not be read, or is empty.
+    #[error("{location}: cannot read secret file {}: {source}", file.display())]
+    SecretFile {
+        location: Location,
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A malformed `${…}` interpolation.
+    #[error("{location}: invalid interpolation: {message}{}", hint_line(hint))]
+    BadInterpolation {
+        location: Location,
+        message: String,
+        hint: Option<String>,
+    },
+
+    /// `{{ name }}` in a prompt, and no `--var name=…` was given.
+    #[error(
+        "{location}: template variable `{name}` is not set{}",
+        var_hint(name, suggestion)
+    )]
+    MissingVar {
+        location: Location,
+        name: String,
+        /// A given variable with a close name.
+        suggestion: Option<String>,
+    },
+
+    /// A malformed `{{ … }}` template.
+    #[error("{location}: invalid template: {message}")]
+    BadTemplate { location: Location, message: String },
+
+    /// A `--var` argument that is not `key=value`.
+    #[error("invalid variable `{input}`: {message}\nhint: write `--var key=value`")]
+    BadVar { input: String, message: String },
+
+    /// A `--model` override that is not `provider:name`.
+    #[error("invalid model override `{input}`: {message}{}", hint_line(hint))]
+    BadModelOverride {
+        input: String,
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+impl SpecError {
+    /// Where in the agent file the error is, when it comes from the file.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            SpecError::Syntax { location, .. }
+            | SpecError::UnknownKey { location, .. }
+            | SpecError::NotSupportedYet { location, .. }
+            | SpecError::WrongType { location, .. }
+            | SpecError::MissingKey { location, .. }
+            | SpecError::InvalidValue { location, .. }
+            | SpecError::UnknownBuiltinTool { location, .. }
+            | SpecError::MissingEnv { location, .. }
+            | SpecError::MissingSecret { location, .. }
+            | SpecError::SecretFile { location, .. }
+            | SpecError::BadInterpolation { location, .. }
+            | SpecError::MissingVar { location, .. }
+            | SpecError::BadTemplate { location, .. } => Some(location),
+            SpecError::ReadAgent { .. }
+            | SpecError::BadVar { .. }
+            | SpecError::BadModelOverride { .. } => None,
+        }
+    }
+}
+
+fn table_name(table: &str) -> String {
+    if table.is_empty() {
+        "the top-level table".to_owned()
+    } else {
+        format!("[{table}]")
+    }
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(s) => format!("\nhint: did you mean `{s}`?"),
+        None => String::new(),
+    }
+}
+
+fn hint_line(hint: &Option<String>) -> String {
+    match hint {
+        Some(h) => format!("\nhint: {h}"),
+        None => String::new(),
+    }
+}
+
+fn var_hint(name: &str, suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(s) => format!("\nhint: did you mean `{s}`? otherwise pass `--var {name}=VALUE`"),
+        None => format!("\nhint: pass `--var {name}=VALUE`"),
+    }
+}

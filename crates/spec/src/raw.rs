@@ -1,0 +1,620 @@
+//! What the user wrote in `agent.toml`, with spans, before anything is resolved.
+//!
+//! [`parse`] checks TOML syntax, unknown keys (with "did you mean") and value types, and
+//! nothing else: strings are kept exactly as written (no `${…}` interpolation, no `{{ … }}`
+//! templates), integers are kept as `i64`, durations as strings, no default is applied.
+//! Resolution into [`crate::AgentSpec`] happens in `crate::resolve`.
+//!
+//! **Invariant:** this module does no IO; it sees only the text the caller passes. Every
+//! value keeps the byte span of where it was written, so later stages can point at it.
+
+use std::ops::Range;
+use std::path::Path;
+
+use toml::Spanned;
+use toml::de::{DeArray, DeTable, DeValue};
+
+use crate::error::{Location, SpecError};
+
+/// A string as written, with its span.
+pub type RawString = Spanned<String>;
+
+/// An agent file as written. A table's span is its header (or its key for inline and
+/// implicit tables).
+#[derive(Debug, Clone, Default)]
+pub struct RawAgent {
+    pub name: Option<RawString>,
+    pub description: Option<RawString>,
+    pub model: Option<Spanned<RawModel>>,
+    pub prompt: Option<Spanned<RawPrompt>>,
+    pub environment: Option<Spanned<RawEnvironment>>,
+    pub loop_: Option<Spanned<RawLoop>>,
+    pub limits: Option<Spanned<RawLimits>>,
+    pub tools: Option<Spanned<RawTools>>,
+    pub trace: Option<Spanned<RawTrace>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawModel {
+    pub provider: Option<RawString>,
+    pub name: Option<RawString>,
+    pub base_url: Option<RawString>,
+    pub api_key: Option<RawString>,
+    /// Integers are accepted and converted.
+    pub temperature: Option<Spanned<f64>>,
+    pub max_output_tokens: Option<Spanned<i64>>,
+    pub stream: Option<Spanned<bool>>,
+    pub script: Option<RawString>,
+    pub max_attempts: Option<Spanned<i64>>,
+    pub request_timeout: Option<RawString>,
+    pub pricing: Option<Spanned<RawPricing>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawPricing {
+    pub input_per_mtok: Option<Spanned<f64>>,
+    pub output_per_mtok: Option<Spanned<f64>>,
+    pub cached_input_per_mtok: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawPrompt {
+    pub system: Option<RawString>,
+    pub task: Option<RawString>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawEnvironment {
+    pub workspace: Option<RawString>,
+    pub sandbox: Option<RawString>,
+    /// `(name, value)` pairs in the order they were written.
+    pub env: Option<Spanned<Vec<(RawString, RawString)>>>,
+    pub env_passthrough: Option<Spanned<Vec<RawString>>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawLoop {
+    pub max_steps: Option<Spanned<i64>>,
+    pub step_timeout: Option<RawString>,
+    pub stuck_after: Option<Spanned<i64>>,
+    pub tool_output_limit: Option<Spanned<i64>>,
+    pub verify: Option<Spanned<RawVerify>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawVerify {
+    pub command: Option<Spanned<Vec<RawString>>>,
+    pub max_attempts: Option<Spanned<i64>>,
+    pub timeout: Option<RawString>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawLimits {
+    pub max_wall_time: Option<RawString>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawTools {
+    pub builtin: Option<Spanned<Vec<RawString>>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawTrace {
+    pub dir: Option<RawString>,
+}
+
+/// The text of an agent file and the path it is reported under; turns byte offsets into
+/// [`Location`]s.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceText<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+}
+
+impl SourceText<'_> {
+    /// `path:line:column` of a byte offset (clamped to the text; 1-based; column in chars).
+    pub fn location(&self, offset: usize) -> Location {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        Location {
+            path: self.path.to_path_buf(),
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Location of the character `offset_in_value` bytes into the decoded string `value`
+    /// written at `span`. Exact when the string has no escapes; otherwise the start of the
+    /// string.
+    pub fn location_in_string(
+        &self,
+        span: &Range<usize>,
+        value: &str,
+        offset_in_value: usize,
+    ) -> Location {
+        let written = self.text.get(span.clone()).unwrap_or("");
+        match written.find(value) {
+            Some(start) if !value.is_empty() => self.location(span.start + start + offset_in_value),
+            _ => self.location(span.start),
+        }
+    }
+}
+
+/// Keys of the design that later versions will read: named "not supported yet" rather than
+/// "unknown".
+const PLANNED_TOP: &[&str] = &["policy", "output"];
+const PLANNED_ENVIRONMENT: &[&str] = &["network", "limits"];
+const PLANNED_LIMITS: &[&str] = &["max_cost_usd", "max_total_tokens"];
+const PLANNED_TOOLS: &[&str] = &["command", "mcp"];
+
+/// Parse the text of an agent file, reported as `source`.
+pub fn parse(text: &str, source: &Path) -> Result<RawAgent, SpecError> {
+    let src = SourceText { path: source, text };
+    let document = DeTable::parse(text).map_err(|error| SpecError::Syntax {
+        location: src.location(error.span().map_or(0, |s| s.start)),
+        message: error.message().trim_end_matches('.').to_owned(),
+    })?;
+    let top = Reader::new(
+        src,
+        "",
+        document.get_ref(),
+        &[
+            "name",
+            "description",
+            "model",
+            "prompt",
+            "environment",
+            "loop",
+            "limits",
+            "tools",
+            "trace",
+        ],
+        PLANNED_TOP,
+    )?;
+    Ok(RawAgent {
+        name: top.string("name")?,
+        description: top.string("description")?,
+        model: top.table("model")?.map(read_model).transpose()?,
+        prompt: top.table("prompt")?.map(read_prompt).transpose()?,
+        environment: top
+            .table("environment")?
+            .map(read_environment)
+            .transpose()?,
+        loop_: top.table("loop")?.map(read_loop).transpose()?,
+        limits: top.table("limits")?.map(read_limits).transpose()?,
+        tools: top.table("tools")?.map(read_tools).transpose()?,
+        trace: top.table("trace")?.map(read_trace).transpose()?,
+    })
+}
+
+fn read_model(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawModel>, SpecError> {
+    let span = t.span();
+    let r = t.into_inner().known(
+        &[
+            "provider",
+            "name",
+            "base_url",
+            "api_key",
+            "temperature",
+            "max_output_tokens",
+            "stream",
+            "script",
+            "max_attempts",
+            "request_timeout",
+            "pricing",
+        ],
+        &[],
+    )?;
+    let pricing = match r.table("pricing")? {
+        Some(p) => {
+            let span = p.span();
+            let p = p.into_inner().known(
+                &["input_per_mtok", "output_per_mtok", "cached_input_per_mtok"],
+                &[],
+            )?;
+            Some(Spanned::new(
+                span,
+                RawPricing {
+                    input_per_mtok: p.number("input_per_mtok")?,
+                    output_per_mtok: p.number("output_per_mtok")?,
+                    cached_input_per_mtok: p.number("cached_input_per_mtok")?,
+                },
+            ))
+        }
+        None => None,
+    };
+    Ok(Spanned::new(
+        span,
+        RawModel {
+            provider: r.string("provider")?,
+            name: r.string("name")?,
+            base_url: r.string("base_url")?,
+            api_key: r.string("api_key")?,
+            temperature: r.number("temperature")?,
+            max_output_tokens: r.integer("max_output_tokens")?,
+            stream: r.boolean("stream")?,
+            script: r.string("script")?,
+            max_attempts: r.integer("max_attempts")?,
+            request_timeout: r.string("request_timeout")?,
+            pricing,
+        },
+    ))
+}
+
+fn read_prompt(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawPrompt>, SpecError> {
+    let span = t.span();
+    let r = t.into_inner().known(&["system", "task"], &[])?;
+    Ok(Spanned::new(
+        span,
+        RawPrompt {
+            system: r.string("system")?,
+            task: r.string("task")?,
+        },
+    ))
+}
+
+fn read_environment(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawEnvironment>, SpecError> {
+    let span = t.span();
+    let r = t.into_inner().known(
+        &["workspace", "sandbox", "env", "env_passthrough"],
+        PLANNED_ENVIRONMENT,
+    )?;
+    let env = match r.table("env")? {
+        Some(env) => {
+            let span = env.span();
+            let env = env.into_inner();
+            let mut pairs = Vec::new();
+            for (key, value) in env.entries_in_order() {
+                let name = Spanned::new(key.span(), key.get_ref().to_string());
+                let value = env.expect_string(key.get_ref(), value)?;
+                pairs.push((name, value));
+            }
+            Some(Spanned::new(span, pairs))
+        }
+        None => None,
+    };
+    Ok(Spanned::new(
+        span,
+        RawEnvironment {
+            workspace: r.string("workspace")?,
+            sandbox: r.string("sandbox")?,
+            env,
+            env_passthrough: r.string_array("env_passthrough")?,
+        },
+    ))
+}
+
+fn read_loop(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawLoop>, SpecError> {
+    let span = t.span();
+    let r = t.into_inner().known(
+        &[
+            "max_steps",
+            "step_timeout",
+            "stuck_after",
+            "tool_output_limit",
+            "verify",
+        ],
+        &[],
+    )?;
+    let verify = match r.table("verify")? {
+        Some(v) => {
+            let span = v.span();
+            let v = v
+                .into_inner()
+                .known(&["command", "max_attempts", "timeout"], &[])?;
+            Some(Spanned::new(
+                span,
+                RawVerify {
+                    command: v.string_array("command")?,
+                    max_attempts: v.integer("max_attempts")?,
+                    timeout: v.string("timeout")?,
+                },
+            ))
+        }
+        None => None,
+    };
+    Ok(Spanned::new(
+        span,
+        RawLoop {
+            max_steps: r.integer("max_steps")?,
+            step_timeout: r.string("step_timeout")?,
+            stuck_after: r.integer("stuck_after")?,
+            tool_output_limit: r.integer("tool_output_limit")?,
+            verify,
+        },
+    ))
+}
+
+fn read_limits(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawLimits>, SpecError> {
+    let span = t.span();
+    let r = t.into_inner().known(&["max_wall_time"], PLANNED_LIMITS)?;
+    Ok(Spanned::new(
+        span,
+        RawLimits {
+            max_wall_time: r.string("max_wall_time")?,
+        },
+    ))
+}
+
+fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError> {
+    let span = t.span();
+    let r = t.into_inner().known(&["builtin"], PLANNED_TOOLS)?;
+    Ok(Spanned::new(
+        span,
+        RawTools {
+            builtin: r.string_array("builtin")?,
+        },
+    ))
+}
+
+fn read_trace(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTrace>, SpecError> {
+    let span = t.span();
+    let r = t.into_inner().known(&["dir"], &[])?;
+    Ok(Spanned::new(
+        span,
+        RawTrace {
+            dir: r.string("dir")?,
+        },
+    ))
+}
+
+/// Reads typed values out of one TOML table, naming the table in errors.
+struct Reader<'a, 'i> {
+    src: SourceText<'a>,
+    /// Dotted name of the table; empty for the top level.
+    table_name: String,
+    table: &'a DeTable<'i>,
+}
+
+impl<'a, 'i> Reader<'a, 'i> {
+    fn new(
+        src: SourceText<'a>,
+        table_name: &str,
+        table: &'a DeTable<'i>,
+        known: &[&str],
+        planned: &[&str],
+    ) -> Result<Self, SpecError> {
+        Reader {
+            src,
+            table_name: table_name.to_owned(),
+            table,
+        }
+        .known(known, planned)
+    }
+
+    /// Check that every key of the table is in `known`; the first other key (in file
+    /// order) is an error.
+    fn known(self, known: &[&str], planned: &[&str]) -> Result<Self, SpecError> {
+        for (key, _) in self.entries_in_order() {
+            let name: &str = key.get_ref();
+            if known.contains(&name) {
+                continue;
+            }
+            let location = self.src.location(key.span().start);
+            if planned.contains(&name) {
+                return Err(SpecError::NotSupportedYet {
+                    location,
+                    key: self.dotted(name),
+                });
+            }
+            return Err(SpecError::UnknownKey {
+                location,
+                table: self.table_name.clone(),
+                key: name.to_owned(),
+                suggestion: closest(name, known.iter().copied()),
+            });
+        }
+        Ok(self)
+    }
+
+    fn entries_in_order(
+        &self,
+    ) -> Vec<(
+        &'a Spanned<toml::de::DeString<'i>>,
+        &'a Spanned<DeValue<'i>>,
+    )> {
+        let mut entries: Vec<_> = self.table.iter().collect();
+        entries.sort_by_key(|(key, _)| key.span().start);
+        entries
+    }
+
+    fn dotted(&self, key: &str) -> String {
+        if self.table_name.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.table_name)
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Spanned<DeValue<'i>>> {
+        self.table.get(key)
+    }
+
+    fn wrong_type(&self, key: &str, expected: &str, value: &Spanned<DeValue<'_>>) -> SpecError {
+        SpecError::WrongType {
+            location: self.src.location(value.span().start),
+            key: self.dotted(key),
+            expected: expected.to_owned(),
+            found: found_type(value.get_ref()).to_owned(),
+        }
+    }
+
+    fn expect_string(
+        &self,
+        key: &str,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Result<RawString, SpecError> {
+        match value.get_ref() {
+            DeValue::String(s) => Ok(Spanned::new(value.span(), s.to_string())),
+            _ => Err(self.wrong_type(key, "a string", value)),
+        }
+    }
+
+    fn string(&self, key: &str) -> Result<Option<RawString>, SpecError> {
+        self.get(key)
+            .map(|value| self.expect_string(key, value))
+            .transpose()
+    }
+
+    fn boolean(&self, key: &str) -> Result<Option<Spanned<bool>>, SpecError> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        match value.get_ref() {
+            DeValue::Boolean(b) => Ok(Some(Spanned::new(value.span(), *b))),
+            _ => Err(self.wrong_type(key, "a boolean (true or false)", value)),
+        }
+    }
+
+    fn integer(&self, key: &str) -> Result<Option<Spanned<i64>>, SpecError> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        match value.get_ref() {
+            DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
+                Ok(n) => Ok(Some(Spanned::new(value.span(), n))),
+                Err(_) => Err(SpecError::InvalidValue {
+                    location: self.src.location(value.span().start),
+                    key: self.dotted(key),
+                    message: format!("integer `{i}` is out of range"),
+                    hint: None,
+                }),
+            },
+            _ => Err(self.wrong_type(key, "an integer", value)),
+        }
+    }
+
+    /// A float or an integer, as `f64`.
+    fn number(&self, key: &str) -> Result<Option<Spanned<f64>>, SpecError> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        let parsed = match value.get_ref() {
+            DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                .ok()
+                .map(|n| n as f64),
+            _ => return Err(self.wrong_type(key, "a number", value)),
+        };
+        match parsed {
+            Some(n) if n.is_finite() => Ok(Some(Spanned::new(value.span(), n))),
+            _ => Err(SpecError::InvalidValue {
+                location: self.src.location(value.span().start),
+                key: self.dotted(key),
+                message: "must be a finite number".to_owned(),
+                hint: None,
+            }),
+        }
+    }
+
+    fn string_array(&self, key: &str) -> Result<Option<Spanned<Vec<RawString>>>, SpecError> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        let array: &DeArray<'_> = match value.get_ref() {
+            DeValue::Array(a) => a,
+            _ => return Err(self.wrong_type(key, "an array of strings", value)),
+        };
+        let mut items = Vec::with_capacity(array.len());
+        for item in array.iter() {
+            match item.get_ref() {
+                DeValue::String(s) => items.push(Spanned::new(item.span(), s.to_string())),
+                _ => return Err(self.wrong_type(key, "an array of strings", item)),
+            }
+        }
+        Ok(Some(Spanned::new(value.span(), items)))
+    }
+
+    /// A sub-table, as a reader that has not checked its keys yet (the caller does).
+    fn table(&self, key: &str) -> Result<Option<Spanned<Reader<'a, 'i>>>, SpecError> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        match value.get_ref() {
+            DeValue::Table(table) => Ok(Some(Spanned::new(
+                value.span(),
+                Reader {
+                    src: self.src,
+                    table_name: self.dotted(key),
+                    table,
+                },
+            ))),
+            _ => Err(self.wrong_type(key, "a table", value)),
+        }
+    }
+}
+
+fn found_type(value: &DeValue<'_>) -> &'static str {
+    match value {
+        DeValue::Array(a) if a.iter().all(|v| v.get_ref().is_table()) && !a.is_empty() => {
+            "an array of tables"
+        }
+        other => other.type_str(),
+    }
+}
+
+/// The candidate closest to `input`, if it is close enough to be a likely typo.
+pub(crate) fn closest<'c>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<String> {
+    let mut best: Option<(f64, &str)> = None;
+    for candidate in candidates {
+        let score = strsim::jaro_winkler(input, candidate);
+        if best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, candidate));
+        }
+    }
+    match best {
+        Some((score, candidate)) if score >= 0.8 => Some(candidate.to_owned()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_is_one_based_and_counts_characters() {
+        let src = SourceText {
+            path: Path::new("a.toml"),
+            text: "ab\nçd = 1\n",
+        };
+        assert_eq!(src.location(0).to_string(), "a.toml:1:1");
+        assert_eq!(src.location(3).to_string(), "a.toml:2:1");
+        // `d` is after a two-byte character: column 2.
+        assert_eq!(src.location(5).to_string(), "a.toml:2:2");
+        assert_eq!(src.location(1000).to_string(), "a.toml:3:1");
+    }
+
+    #[test]
+    fn closest_finds_typos_only() {
+        assert_eq!(closest("modle", ["model", "prompt"]), Some("model".into()));
+        assert_eq!(
+            closest("max_step", ["max_steps", "stuck_after"]),
+            Some("max_steps".into())
+        );
+        assert_eq!(closest("zzz", ["model", "prompt"]), None);
+    }
+
+    #[test]
+    fn keeps_strings_as_written() {
+        let raw = parse(
+            "name = \"${env:X}\"\n[prompt]\ntask = \"{{ a }}\"\n",
+            Path::new("a.toml"),
+        )
+        .unwrap();
+        assert_eq!(raw.name.unwrap().into_inner(), "${env:X}");
+        assert_eq!(
+            raw.prompt.unwrap().into_inner().task.unwrap().into_inner(),
+            "{{ a }}"
+        );
+    }
+}

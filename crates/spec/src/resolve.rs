@@ -1,0 +1,886 @@
+//! From [`RawAgent`] (what was written) to [`AgentSpec`] (what runs): interpolation,
+//! templates, defaults, range checks, provider defaults and the `--model` override.
+//!
+//! The environment comes from [`LoadOptions::env`], never from the process. The only IO is
+//! reading `${secret:file:PATH}` files.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use crate::LoadOptions;
+use crate::error::SpecError;
+use crate::interpolate::{self, ExpandErrorKind, Site, Sources};
+use crate::raw::{RawAgent, RawModel, RawString, SourceText};
+use crate::spec::{
+    AgentSpec, EnvironmentSpec, LimitsSpec, LoopSpec, ModelSpec, Pricing, PromptSpec, Provider,
+    SandboxKind, Secret, ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
+};
+
+pub(crate) const DEFAULT_MAX_OUTPUT_TOKENS: i64 = 4096;
+pub(crate) const DEFAULT_MODEL_MAX_ATTEMPTS: i64 = 4;
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const DEFAULT_MAX_STEPS: i64 = 30;
+pub(crate) const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const DEFAULT_STUCK_AFTER: i64 = 3;
+pub(crate) const DEFAULT_TOOL_OUTPUT_LIMIT: i64 = 16384;
+pub(crate) const DEFAULT_VERIFY_MAX_ATTEMPTS: i64 = 3;
+pub(crate) const DEFAULT_VERIFY_TIMEOUT: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_TRACE_DIR: &str = ".rein";
+
+const DURATION_HINT: &str = "write a duration like \"30s\", \"5m\" or \"1h 30m\"";
+
+/// A `--model provider:name` override, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ModelOverride {
+    pub provider: Provider,
+    pub name: String,
+}
+
+pub(crate) fn parse_model_override(input: &str) -> Result<ModelOverride, SpecError> {
+    let bad = |message: &str, hint: Option<String>| SpecError::BadModelOverride {
+        input: input.to_owned(),
+        message: message.to_owned(),
+        hint,
+    };
+    let example =
+        "write `provider:name`, e.g. `openai:gpt-4.1-mini` or `anthropic:claude-sonnet-4-5`";
+    let Some((provider, name)) = input.split_once(':') else {
+        return Err(bad("expected `provider:name`", Some(example.to_owned())));
+    };
+    let provider = match parse_provider(provider.trim()) {
+        Ok(p) => p,
+        Err(hint) => return Err(bad(&format!("unknown provider `{provider}`"), Some(hint))),
+    };
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(bad("the model name is empty", Some(example.to_owned())));
+    }
+    Ok(ModelOverride {
+        provider,
+        name: name.to_owned(),
+    })
+}
+
+/// A provider name, or the hint for a wrong one.
+fn parse_provider(name: &str) -> Result<Provider, String> {
+    match name {
+        "openai" => Ok(Provider::Openai),
+        "anthropic" => Ok(Provider::Anthropic),
+        "scripted" => Ok(Provider::Scripted),
+        "replay" => Err("the `replay` provider is not available yet".to_owned()),
+        other => Err(
+            match crate::raw::closest(other, ["openai", "anthropic", "scripted"]) {
+                Some(s) => format!("did you mean `{s}`? providers: openai, anthropic, scripted"),
+                None => "providers: openai, anthropic, scripted".to_owned(),
+            },
+        ),
+    }
+}
+
+/// `(base_url, api_key)` of a provider when the file does not say, from the environment.
+fn provider_defaults(
+    provider: Provider,
+    env: &BTreeMap<String, String>,
+) -> (String, Option<String>) {
+    let non_empty = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+    match provider {
+        Provider::Openai => (
+            non_empty("OPENAI_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".to_owned()),
+            non_empty("OPENAI_API_KEY"),
+        ),
+        Provider::Anthropic => (
+            non_empty("ANTHROPIC_BASE_URL")
+                .unwrap_or_else(|| "https://api.anthropic.com".to_owned()),
+            non_empty("ANTHROPIC_API_KEY"),
+        ),
+        Provider::Scripted => (String::new(), None),
+    }
+}
+
+pub(crate) fn resolve(
+    raw: RawAgent,
+    src: SourceText<'_>,
+    base_dir: PathBuf,
+    opts: &LoadOptions,
+) -> Result<AgentSpec, SpecError> {
+    let model_override = opts
+        .model_override
+        .as_deref()
+        .map(parse_model_override)
+        .transpose()?;
+    let mut r = Resolver {
+        src,
+        opts,
+        base_dir,
+        secrets: Vec::new(),
+    };
+
+    let name = match &raw.name {
+        Some(name) => {
+            let value = r.expand("name", name)?;
+            if value.is_empty()
+                || !value
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            {
+                return Err(r.invalid(
+                    "name",
+                    name.span(),
+                    format!("`{}` is not a valid agent name", r.redact(&value)),
+                    Some("use lowercase letters, digits, `-` and `_`"),
+                ));
+            }
+            value
+        }
+        None => {
+            return Err(SpecError::MissingKey {
+                location: src.location(0),
+                key: "name".to_owned(),
+                hint: Some("add `name = \"my-agent\"` at the top of the file".to_owned()),
+            });
+        }
+    };
+    let description = match &raw.description {
+        Some(d) => r.expand("description", d)?,
+        None => String::new(),
+    };
+    let model = r.model(raw.model, model_override)?;
+    let prompt = r.prompt(raw.prompt)?;
+    let environment = r.environment(raw.environment)?;
+    let loop_ = r.loop_(raw.loop_)?;
+    let limits = LimitsSpec {
+        max_wall_time: match raw
+            .limits
+            .as_ref()
+            .and_then(|l| l.get_ref().max_wall_time.as_ref())
+        {
+            Some(s) => Some(r.duration("limits.max_wall_time", s)?),
+            None => None,
+        },
+    };
+    let tools = r.tools(raw.tools)?;
+    let trace = TraceSpec {
+        dir: match raw.trace.as_ref().and_then(|t| t.get_ref().dir.as_ref()) {
+            Some(dir) => r.path("trace.dir", dir)?,
+            None => r.base_dir.join(DEFAULT_TRACE_DIR),
+        },
+    };
+
+    let mut secrets = Vec::new();
+    let mut seen = BTreeSet::new();
+    for secret in r.secrets {
+        if seen.insert(secret.clone()) {
+            secrets.push(Secret::new(secret));
+        }
+    }
+    Ok(AgentSpec {
+        source: src.path.to_path_buf(),
+        base_dir: r.base_dir,
+        name,
+        description,
+        model,
+        prompt,
+        environment,
+        loop_,
+        limits,
+        tools,
+        trace,
+        secrets,
+    })
+}
+
+struct Resolver<'a> {
+    src: SourceText<'a>,
+    opts: &'a LoadOptions,
+    base_dir: PathBuf,
+    /// Every secret value met so far (may repeat; deduplicated at the end).
+    secrets: Vec<String>,
+}
+
+impl Resolver<'_> {
+    fn sources(&self) -> Sources<'_> {
+        Sources {
+            env: &self.opts.env,
+            base_dir: &self.base_dir,
+        }
+    }
+
+    /// A string value with `${…}` interpolated.
+    fn expand(&mut self, key: &str, s: &RawString) -> Result<String, SpecError> {
+        self.expand_at(key, s, false)
+    }
+
+    /// A prompt: interpolation and `{{ var }}` templates, no secrets.
+    fn expand_prompt(&mut self, key: &str, s: &RawString) -> Result<String, SpecError> {
+        self.expand_at(key, s, true)
+    }
+
+    fn expand_at(&mut self, key: &str, s: &RawString, prompt: bool) -> Result<String, SpecError> {
+        let site = Site {
+            vars: prompt.then_some(&self.opts.vars),
+            secrets_allowed: !prompt,
+        };
+        match interpolate::expand(s.get_ref(), site, self.sources()) {
+            Ok(expanded) => {
+                self.secrets.extend(expanded.secrets);
+                Ok(expanded.value)
+            }
+            Err(error) => {
+                let location = self
+                    .src
+                    .location_in_string(&s.span(), s.get_ref(), error.offset);
+                Err(match error.kind {
+                    ExpandErrorKind::MissingEnv(name) => SpecError::MissingEnv { location, name },
+                    ExpandErrorKind::MissingSecret(name) => {
+                        SpecError::MissingSecret { location, name }
+                    }
+                    ExpandErrorKind::SecretFile { file, source } => SpecError::SecretFile {
+                        location,
+                        file,
+                        source,
+                    },
+                    ExpandErrorKind::SecretNotAllowed => SpecError::InvalidValue {
+                        location,
+                        key: key.to_owned(),
+                        message: "`${secret:…}` cannot be used in a prompt: the prompt is sent to the model".to_owned(),
+                        hint: Some("give secrets to commands through [environment] env instead".to_owned()),
+                    },
+                    ExpandErrorKind::BadInterpolation { message, hint } => {
+                        SpecError::BadInterpolation {
+                            location,
+                            message,
+                            hint,
+                        }
+                    }
+                    ExpandErrorKind::MissingVar { name, suggestion } => SpecError::MissingVar {
+                        location,
+                        name,
+                        suggestion,
+                    },
+                    ExpandErrorKind::BadTemplate(message) => {
+                        SpecError::BadTemplate { location, message }
+                    }
+                })
+            }
+        }
+    }
+
+    /// `value` with every secret met so far replaced by `***`, for error messages.
+    fn redact(&self, value: &str) -> String {
+        crate::display::redact(value, self.secrets.iter().map(String::as_str))
+    }
+
+    fn invalid(
+        &self,
+        key: &str,
+        span: Range<usize>,
+        message: String,
+        hint: Option<&str>,
+    ) -> SpecError {
+        SpecError::InvalidValue {
+            location: self.src.location(span.start),
+            key: key.to_owned(),
+            message,
+            hint: hint.map(str::to_owned),
+        }
+    }
+
+    fn missing(&self, key: &str, span: Range<usize>, hint: Option<&str>) -> SpecError {
+        SpecError::MissingKey {
+            location: self.src.location(span.start),
+            key: key.to_owned(),
+            hint: hint.map(str::to_owned),
+        }
+    }
+
+    fn duration(&mut self, key: &str, s: &RawString) -> Result<Duration, SpecError> {
+        let text = self.expand(key, s)?;
+        match humantime::parse_duration(text.trim()) {
+            Ok(d) if d.is_zero() => Err(self.invalid(
+                key,
+                s.span(),
+                "must be longer than zero".to_owned(),
+                Some(DURATION_HINT),
+            )),
+            Ok(d) => Ok(d),
+            Err(e) => Err(self.invalid(
+                key,
+                s.span(),
+                format!("`{}` is not a duration: {e}", self.redact(&text)),
+                Some(DURATION_HINT),
+            )),
+        }
+    }
+
+    fn duration_or(
+        &mut self,
+        key: &str,
+        s: Option<&RawString>,
+        default: Duration,
+    ) -> Result<Duration, SpecError> {
+        match s {
+            Some(s) => self.duration(key, s),
+            None => Ok(default),
+        }
+    }
+
+    /// An integer in `min..=max`, or `default` when absent.
+    fn integer(
+        &self,
+        key: &str,
+        value: Option<&Spanned<i64>>,
+        default: i64,
+        min: i64,
+        max: i64,
+    ) -> Result<i64, SpecError> {
+        let Some(value) = value else {
+            return Ok(default);
+        };
+        let n = *value.get_ref();
+        if n < min {
+            let message = if min == 1 {
+                format!("must be greater than zero, found {n}")
+            } else {
+                format!("must be at least {min}, found {n}")
+            };
+            return Err(self.invalid(key, value.span(), message, None));
+        }
+        if n > max {
+            return Err(self.invalid(
+                key,
+                value.span(),
+                format!("must be at most {max}, found {n}"),
+                None,
+            ));
+        }
+        Ok(n)
+    }
+
+    fn u32(
+        &self,
+        key: &str,
+        value: Option<&Spanned<i64>>,
+        default: i64,
+        min: i64,
+    ) -> Result<u32, SpecError> {
+        let n = self.integer(key, value, default, min, i64::from(u32::MAX))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// A path relative to the agent file's folder.
+    fn path(&mut self, key: &str, s: &RawString) -> Result<PathBuf, SpecError> {
+        let text = self.expand(key, s)?;
+        if text.is_empty() {
+            return Err(self.invalid(key, s.span(), "the path is empty".to_owned(), None));
+        }
+        Ok(self.base_dir.join(text))
+    }
+
+    fn model(
+        &mut self,
+        raw: Option<Spanned<RawModel>>,
+        model_override: Option<ModelOverride>,
+    ) -> Result<ModelSpec, SpecError> {
+        let (span, m) = match raw {
+            Some(m) => (m.span(), m.into_inner()),
+            None if model_override.is_some() => (0..0, RawModel::default()),
+            None => {
+                return Err(self.missing(
+                    "model",
+                    0..0,
+                    Some("add a [model] table with `provider` and `name`"),
+                ));
+            }
+        };
+        let file_provider = match &m.provider {
+            Some(p) => {
+                let text = self.expand("model.provider", p)?;
+                match parse_provider(&text) {
+                    Ok(provider) => Some(provider),
+                    Err(hint) => {
+                        let message = if text == "replay" {
+                            "provider `replay` is not available yet".to_owned()
+                        } else {
+                            format!("unknown provider `{}`", self.redact(&text))
+                        };
+                        return Err(self.invalid("model.provider", p.span(), message, Some(&hint)));
+                    }
+                }
+            }
+            None => None,
+        };
+        let file_name = match &m.name {
+            Some(n) => {
+                let text = self.expand("model.name", n)?;
+                if text.trim().is_empty() {
+                    return Err(self.invalid(
+                        "model.name",
+                        n.span(),
+                        "the model name is empty".to_owned(),
+                        None,
+                    ));
+                }
+                Some(text)
+            }
+            None => None,
+        };
+
+        let (provider, name, provider_changed, model_changed) = match model_override {
+            Some(o) => {
+                let provider_changed = file_provider != Some(o.provider);
+                let model_changed = provider_changed || file_name.as_deref() != Some(&o.name);
+                (o.provider, o.name, provider_changed, model_changed)
+            }
+            None => {
+                let Some(provider) = file_provider else {
+                    return Err(self.missing(
+                        "model.provider",
+                        span,
+                        Some("add `provider = \"openai\"` (or anthropic, scripted)"),
+                    ));
+                };
+                let name = match (file_name, provider) {
+                    (Some(name), _) => name,
+                    (None, Provider::Scripted) => "scripted".to_owned(),
+                    (None, _) => {
+                        return Err(self.missing(
+                            "model.name",
+                            span,
+                            Some("add the model's name, e.g. `name = \"gpt-4.1-mini\"`"),
+                        ));
+                    }
+                };
+                (provider, name, false, false)
+            }
+        };
+
+        // Base URL and key: the file's unless the override changed the provider.
+        let (default_base_url, default_api_key) = provider_defaults(provider, &self.opts.env);
+        let base_url = match (&m.base_url, provider_changed) {
+            (Some(url), false) => {
+                let text = self.expand("model.base_url", url)?;
+                if provider != Provider::Scripted
+                    && !(text.starts_with("http://") || text.starts_with("https://"))
+                {
+                    return Err(self.invalid(
+                        "model.base_url",
+                        url.span(),
+                        format!("`{}` is not an http(s) url", self.redact(&text)),
+                        Some("write the API root, e.g. \"https://api.openai.com/v1\""),
+                    ));
+                }
+                text
+            }
+            _ => default_base_url,
+        };
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        let api_key = match (&m.api_key, provider_changed) {
+            (Some(key), false) => {
+                let text = self.expand("model.api_key", key)?;
+                (!text.is_empty()).then_some(text)
+            }
+            _ => default_api_key,
+        };
+        if let Some(key) = &api_key {
+            self.secrets.push(key.clone());
+        }
+
+        let temperature = match &m.temperature {
+            Some(t) => {
+                let value = *t.get_ref();
+                if !(0.0..=2.0).contains(&value) {
+                    return Err(self.invalid(
+                        "model.temperature",
+                        t.span(),
+                        format!("must be between 0 and 2, found {value}"),
+                        None,
+                    ));
+                }
+                // Through the decimal text, so 0.7 stays 0.7 rather than the nearest f32.
+                Some(value.to_string().parse::<f32>().unwrap_or(value as f32))
+            }
+            None => None,
+        };
+
+        let script = match (&m.script, provider) {
+            (Some(s), Provider::Scripted) => Some(self.path("model.script", s)?),
+            (None, Provider::Scripted) => {
+                return Err(self.missing(
+                    "model.script",
+                    span,
+                    Some("a scripted model reads its turns from a file: add `script = \"turns.toml\"`"),
+                ));
+            }
+            (Some(s), _) if !provider_changed => {
+                return Err(self.invalid(
+                    "model.script",
+                    s.span(),
+                    "`script` is only used by the scripted provider".to_owned(),
+                    Some("remove it, or set `provider = \"scripted\"`"),
+                ));
+            }
+            _ => None,
+        };
+
+        let pricing = match &m.pricing {
+            Some(p) if !model_changed => {
+                let p_span = p.span();
+                let p = p.get_ref();
+                let price =
+                    |key: &str, v: Option<&Spanned<f64>>| -> Result<Option<f64>, SpecError> {
+                        match v {
+                            Some(v) if *v.get_ref() < 0.0 => Err(self.invalid(
+                                key,
+                                v.span(),
+                                format!("must not be negative, found {}", v.get_ref()),
+                                None,
+                            )),
+                            Some(v) => Ok(Some(*v.get_ref())),
+                            None => Ok(None),
+                        }
+                    };
+                let input = price("model.pricing.input_per_mtok", p.input_per_mtok.as_ref())?;
+                let output = price("model.pricing.output_per_mtok", p.output_per_mtok.as_ref())?;
+                let cached = price(
+                    "model.pricing.cached_input_per_mtok",
+                    p.cached_input_per_mtok.as_ref(),
+                )?;
+                let Some(input_per_mtok) = input else {
+                    return Err(self.missing("model.pricing.input_per_mtok", p_span, None));
+                };
+                let Some(output_per_mtok) = output else {
+                    return Err(self.missing("model.pricing.output_per_mtok", p_span, None));
+                };
+                Some(Pricing {
+                    input_per_mtok,
+                    output_per_mtok,
+                    cached_input_per_mtok: cached,
+                })
+            }
+            _ => None,
+        };
+
+        Ok(ModelSpec {
+            provider,
+            name,
+            base_url,
+            api_key: api_key.map(Secret::new),
+            temperature,
+            max_output_tokens: self.u32(
+                "model.max_output_tokens",
+                m.max_output_tokens.as_ref(),
+                DEFAULT_MAX_OUTPUT_TOKENS,
+                1,
+            )?,
+            stream: m.stream.as_ref().is_none_or(|s| *s.get_ref()),
+            script,
+            max_attempts: self.u32(
+                "model.max_attempts",
+                m.max_attempts.as_ref(),
+                DEFAULT_MODEL_MAX_ATTEMPTS,
+                1,
+            )?,
+            request_timeout: self.duration_or(
+                "model.request_timeout",
+                m.request_timeout.as_ref(),
+                DEFAULT_REQUEST_TIMEOUT,
+            )?,
+            pricing,
+        })
+    }
+
+    fn prompt(
+        &mut self,
+        raw: Option<Spanned<crate::raw::RawPrompt>>,
+    ) -> Result<PromptSpec, SpecError> {
+        let Some(raw) = raw else {
+            return Err(self.missing("prompt", 0..0, Some("add a [prompt] table with the `task`")));
+        };
+        let span = raw.span();
+        let p = raw.into_inner();
+        let system = match &p.system {
+            Some(s) => self.expand_prompt("prompt.system", s)?,
+            None => String::new(),
+        };
+        let task = match &p.task {
+            Some(t) => self.expand_prompt("prompt.task", t)?,
+            None => {
+                return Err(self.missing(
+                    "prompt.task",
+                    span,
+                    Some("say what the agent must do: `task = \"…\"`"),
+                ));
+            }
+        };
+        if task.trim().is_empty() {
+            if let Some(t) = &p.task {
+                return Err(self.invalid(
+                    "prompt.task",
+                    t.span(),
+                    "the task is empty".to_owned(),
+                    None,
+                ));
+            }
+        }
+        Ok(PromptSpec { system, task })
+    }
+
+    fn environment(
+        &mut self,
+        raw: Option<Spanned<crate::raw::RawEnvironment>>,
+    ) -> Result<EnvironmentSpec, SpecError> {
+        let e = raw.map(Spanned::into_inner).unwrap_or_default();
+        let workspace = match &e.workspace {
+            None => WorkspaceSpec::Tempdir,
+            Some(w) => {
+                let text = self.expand("environment.workspace", w)?;
+                if text == "tempdir" {
+                    WorkspaceSpec::Tempdir
+                } else if let Some(path) = text.strip_prefix("copy:") {
+                    if path.is_empty() {
+                        return Err(self.invalid(
+                            "environment.workspace",
+                            w.span(),
+                            "`copy:` needs a folder".to_owned(),
+                            Some("write `copy:PATH`, PATH relative to the agent file"),
+                        ));
+                    }
+                    WorkspaceSpec::Copy(self.base_dir.join(path))
+                } else if text.starts_with("worktree:") {
+                    return Err(self.invalid(
+                        "environment.workspace",
+                        w.span(),
+                        "`worktree:` workspaces are not available yet".to_owned(),
+                        Some("use \"tempdir\" or \"copy:PATH\""),
+                    ));
+                } else {
+                    return Err(self.invalid(
+                        "environment.workspace",
+                        w.span(),
+                        format!("unknown workspace `{}`", self.redact(&text)),
+                        Some("use \"tempdir\" or \"copy:PATH\""),
+                    ));
+                }
+            }
+        };
+        let sandbox = match &e.sandbox {
+            None => SandboxKind::Host,
+            Some(s) => {
+                let text = self.expand("environment.sandbox", s)?;
+                match text.as_str() {
+                    "host" => SandboxKind::Host,
+                    "linux" | "bwrap" | "docker" => {
+                        return Err(self.invalid(
+                            "environment.sandbox",
+                            s.span(),
+                            format!("sandbox `{text}` is not available yet"),
+                            Some(
+                                "use `sandbox = \"host\"` for now (commands run without isolation)",
+                            ),
+                        ));
+                    }
+                    other => {
+                        return Err(self.invalid(
+                            "environment.sandbox",
+                            s.span(),
+                            format!("unknown sandbox `{}`", self.redact(other)),
+                            Some("use `sandbox = \"host\"`"),
+                        ));
+                    }
+                }
+            }
+        };
+        let mut env = BTreeMap::new();
+        if let Some(pairs) = &e.env {
+            for (name, value) in pairs.get_ref() {
+                let key = format!("environment.env.{}", name.get_ref());
+                self.check_env_name(&key, name)?;
+                let value = self.expand(&key, value)?;
+                env.insert(name.get_ref().clone(), value);
+            }
+        }
+        let mut env_passthrough = Vec::new();
+        if let Some(names) = &e.env_passthrough {
+            for name in names.get_ref() {
+                let text = self.expand("environment.env_passthrough", name)?;
+                let expanded = Spanned::new(name.span(), text.clone());
+                self.check_env_name("environment.env_passthrough", &expanded)?;
+                if !env_passthrough.contains(&text) {
+                    env_passthrough.push(text);
+                }
+            }
+        }
+        Ok(EnvironmentSpec {
+            workspace,
+            sandbox,
+            env,
+            env_passthrough,
+        })
+    }
+
+    fn check_env_name(&self, key: &str, name: &RawString) -> Result<(), SpecError> {
+        if interpolate::is_identifier(name.get_ref()) {
+            Ok(())
+        } else {
+            Err(self.invalid(
+                key,
+                name.span(),
+                format!(
+                    "`{}` is not a valid environment variable name",
+                    name.get_ref()
+                ),
+                Some("names are letters, digits and `_`, not starting with a digit"),
+            ))
+        }
+    }
+
+    fn loop_(&mut self, raw: Option<Spanned<crate::raw::RawLoop>>) -> Result<LoopSpec, SpecError> {
+        let l = raw.map(Spanned::into_inner).unwrap_or_default();
+        let verify = match &l.verify {
+            Some(v) => {
+                let span = v.span();
+                let v = v.get_ref();
+                let Some(command) = &v.command else {
+                    return Err(self.missing(
+                        "loop.verify.command",
+                        span,
+                        Some("e.g. `command = [\"cargo\", \"test\"]`"),
+                    ));
+                };
+                if command.get_ref().is_empty() {
+                    return Err(self.invalid(
+                        "loop.verify.command",
+                        command.span(),
+                        "the command is empty".to_owned(),
+                        Some("e.g. `command = [\"cargo\", \"test\"]`"),
+                    ));
+                }
+                let mut argv = Vec::with_capacity(command.get_ref().len());
+                for arg in command.get_ref() {
+                    argv.push(self.expand("loop.verify.command", arg)?);
+                }
+                Some(VerifySpec {
+                    command: argv,
+                    max_attempts: self.u32(
+                        "loop.verify.max_attempts",
+                        v.max_attempts.as_ref(),
+                        DEFAULT_VERIFY_MAX_ATTEMPTS,
+                        1,
+                    )?,
+                    timeout: self.duration_or(
+                        "loop.verify.timeout",
+                        v.timeout.as_ref(),
+                        DEFAULT_VERIFY_TIMEOUT,
+                    )?,
+                })
+            }
+            None => None,
+        };
+        let tool_output_limit = self.integer(
+            "loop.tool_output_limit",
+            l.tool_output_limit.as_ref(),
+            DEFAULT_TOOL_OUTPUT_LIMIT,
+            1,
+            i64::from(u32::MAX),
+        )?;
+        Ok(LoopSpec {
+            max_steps: self.u32("loop.max_steps", l.max_steps.as_ref(), DEFAULT_MAX_STEPS, 1)?,
+            step_timeout: self.duration_or(
+                "loop.step_timeout",
+                l.step_timeout.as_ref(),
+                DEFAULT_STEP_TIMEOUT,
+            )?,
+            stuck_after: self.u32(
+                "loop.stuck_after",
+                l.stuck_after.as_ref(),
+                DEFAULT_STUCK_AFTER,
+                2,
+            )?,
+            tool_output_limit: usize::try_from(tool_output_limit).unwrap_or(usize::MAX),
+            verify,
+        })
+    }
+
+    fn tools(
+        &mut self,
+        raw: Option<Spanned<crate::raw::RawTools>>,
+    ) -> Result<ToolsSpec, SpecError> {
+        let t = raw.map(Spanned::into_inner).unwrap_or_default();
+        let mut builtin: Vec<String> = Vec::new();
+        if let Some(names) = &t.builtin {
+            for name in names.get_ref() {
+                let text = self.expand("tools.builtin", name)?;
+                if !crate::BUILTIN_TOOLS.contains(&text.as_str()) {
+                    return Err(SpecError::UnknownBuiltinTool {
+                        location: self.src.location(name.span().start),
+                        suggestion: crate::raw::closest(
+                            &text,
+                            crate::BUILTIN_TOOLS.iter().copied(),
+                        ),
+                        name: self.redact(&text),
+                    });
+                }
+                if builtin.contains(&text) {
+                    return Err(self.invalid(
+                        "tools.builtin",
+                        name.span(),
+                        format!("`{text}` is listed twice"),
+                        None,
+                    ));
+                }
+                builtin.push(text);
+            }
+        }
+        Ok(ToolsSpec { builtin })
+    }
+}
+
+/// The folder relative paths of an agent file resolve against: the file's folder, made
+/// absolute when the current directory is known.
+pub(crate) fn base_dir_of(source: &Path) -> PathBuf {
+    let parent = match source.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::path::absolute(&parent).unwrap_or(parent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_overrides() {
+        let cases = [
+            ("openai:gpt-4.1-mini", "Ok(Openai, gpt-4.1-mini)"),
+            ("openai:qwen3:8b", "Ok(Openai, qwen3:8b)"),
+            (
+                "anthropic:claude-sonnet-4-5",
+                "Ok(Anthropic, claude-sonnet-4-5)",
+            ),
+            (
+                "gpt-4.1",
+                "Err(invalid model override `gpt-4.1`: expected `provider:name`\nhint: write `provider:name`, e.g. `openai:gpt-4.1-mini` or `anthropic:claude-sonnet-4-5`)",
+            ),
+            (
+                "opnai:gpt-4.1",
+                "Err(invalid model override `opnai:gpt-4.1`: unknown provider `opnai`\nhint: did you mean `openai`? providers: openai, anthropic, scripted)",
+            ),
+            (
+                "openai:",
+                "Err(invalid model override `openai:`: the model name is empty\nhint: write `provider:name`, e.g. `openai:gpt-4.1-mini` or `anthropic:claude-sonnet-4-5`)",
+            ),
+        ];
+        for (input, expected) in cases {
+            let got = match parse_model_override(input) {
+                Ok(o) => format!("Ok({:?}, {})", o.provider, o.name),
+                Err(e) => format!("Err({e})"),
+            };
+            assert_eq!(got, expected, "input: {input}");
+        }
+    }
+}

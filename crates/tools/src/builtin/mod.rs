@@ -1,0 +1,77 @@
+//! Builtin tools: files (`read_file`, `write_file`, `edit_file`, `list_dir`), search
+//! (`grep`) and commands (`shell`). Documented for users in `docs/tools.md`.
+//!
+//! File tools resolve every path with [`crate::path::resolve_in_workspace`] and do their
+//! blocking file-system work on tokio's blocking pool. `shell` runs through the run's
+//! sandbox; no builtin spawns a process itself.
+
+mod edit_file;
+mod grep;
+mod list_dir;
+mod read_file;
+mod shell;
+mod write_file;
+
+use std::sync::Arc;
+
+use crate::{Tool, ToolError};
+
+pub use edit_file::EditFileTool;
+pub use grep::{GrepTool, MAX_GREP_LINE_CHARS, MAX_GREP_MATCHES};
+pub use list_dir::{ListDirTool, MAX_LIST_ENTRIES};
+pub use read_file::ReadFileTool;
+pub use shell::{SHELL_MAX_OUTPUT_BYTES, ShellTool};
+pub use write_file::WriteFileTool;
+
+/// Names of the builtin tools, in the order they are documented.
+pub const BUILTIN_NAMES: &[&str] = &[
+    "read_file",
+    "write_file",
+    "edit_file",
+    "list_dir",
+    "grep",
+    "shell",
+];
+
+/// The builtin tool with this name.
+pub fn builtin(name: &str) -> Option<Arc<dyn Tool>> {
+    let tool: Arc<dyn Tool> = match name {
+        "read_file" => Arc::new(ReadFileTool::new()),
+        "write_file" => Arc::new(WriteFileTool::new()),
+        "edit_file" => Arc::new(EditFileTool::new()),
+        "list_dir" => Arc::new(ListDirTool::new()),
+        "grep" => Arc::new(GrepTool::new()),
+        "shell" => Arc::new(ShellTool::new()),
+        _ => return None,
+    };
+    Some(tool)
+}
+
+/// Deserialises arguments that already passed the schema; a mismatch here means the
+/// schema and the struct disagree, still reported as bad input rather than a panic.
+fn parse_arguments<T: serde::de::DeserializeOwned>(
+    tool: &str,
+    arguments: serde_json::Value,
+) -> Result<T, ToolError> {
+    serde_json::from_value(arguments).map_err(|error| ToolError::InvalidInput {
+        message: format!("invalid arguments for tool `{tool}`: {error}"),
+    })
+}
+
+/// Runs blocking file-system work off the async threads.
+async fn run_blocking<T: Send + 'static>(
+    tool: &'static str,
+    work: impl FnOnce() -> Result<T, ToolError> + Send + 'static,
+) -> Result<T, ToolError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| ToolError::Internal {
+            tool: tool.to_owned(),
+            message: error.to_string(),
+        })?
+}
+
+/// Whether bytes look binary: a NUL byte in the first 8000 bytes (git's rule).
+fn looks_binary(bytes: &[u8]) -> bool {
+    bytes.iter().take(8000).any(|byte| *byte == 0)
+}

@@ -1,0 +1,131 @@
+//! The append-only run log.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::{Event, EventData, Redactor, TRACE_FORMAT_VERSION, TraceError};
+
+/// A function that sees every event after redaction (the CLI's progress line, `--json`).
+pub type Listener = Box<dyn FnMut(&Event) + Send>;
+
+/// Writes one run's `trace.jsonl`.
+pub struct TraceWriter {
+    run_id: String,
+    run_dir: PathBuf,
+    path: PathBuf,
+    file: File,
+    next_seq: u64,
+    redactor: Redactor,
+    listeners: Vec<Listener>,
+}
+
+impl std::fmt::Debug for TraceWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceWriter")
+            .field("run_id", &self.run_id)
+            .field("path", &self.path)
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TraceWriter {
+    /// Create `<trace_dir>/runs/<run_id>/trace.jsonl`; fails if it exists.
+    pub fn create(trace_dir: &Path, run_id: &str, redactor: Redactor) -> Result<Self, TraceError> {
+        let run_dir = trace_dir.join("runs").join(run_id);
+        std::fs::create_dir_all(&run_dir).map_err(|source| TraceError::CreateDir {
+            path: run_dir.clone(),
+            source,
+        })?;
+        let path = run_dir.join("trace.jsonl");
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| TraceError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(Self {
+            run_id: run_id.to_owned(),
+            run_dir,
+            path,
+            file,
+            next_seq: 0,
+            redactor,
+            listeners: Vec::new(),
+        })
+    }
+
+    pub fn add_listener(&mut self, listener: Listener) {
+        self.listeners.push(listener);
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The run folder (`<trace_dir>/runs/<run_id>`).
+    pub fn run_dir(&self) -> &Path {
+        &self.run_dir
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Append one event: redact, write the line with a single `write`, hand it to the
+    /// listeners. Returns the event as written.
+    pub fn emit(&mut self, step: u32, data: EventData) -> Result<Event, TraceError> {
+        let mut data_value = serde_json::to_value(&data)?;
+        self.redactor.redact_value(&mut data_value);
+        let data: EventData = serde_json::from_value(data_value)?;
+        let event = Event {
+            v: TRACE_FORMAT_VERSION,
+            seq: self.next_seq,
+            ts: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            run_id: self.run_id.clone(),
+            step,
+            data,
+        };
+        let mut line = serde_json::to_vec(&event)?;
+        line.push(b'\n');
+        self.file
+            .write_all(&line)
+            .map_err(|source| TraceError::Write {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.next_seq += 1;
+        for listener in &mut self.listeners {
+            listener(&event);
+        }
+        Ok(event)
+    }
+
+    /// fsync the log (at each step end and at the finish).
+    pub fn sync(&mut self) -> Result<(), TraceError> {
+        self.file.sync_data().map_err(|source| TraceError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Write a file into the run folder (e.g. `changes.diff`, `summary.json`), redacted.
+    pub fn write_artifact(&self, name: &str, content: &str) -> Result<PathBuf, TraceError> {
+        let path = self.run_dir.join(name);
+        std::fs::write(&path, self.redactor.redact_str(content)).map_err(|source| {
+            TraceError::Write {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        Ok(path)
+    }
+}

@@ -1,0 +1,99 @@
+//! Integration tests of the run log: write, redact, read back, survive a cut last line.
+
+use std::io::Write;
+
+use rein_trace::{EventData, Redactor, TraceWriter, read_trace};
+
+#[test]
+fn events_are_numbered_redacted_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = TraceWriter::create(dir.path(), "RUN1", Redactor::new(["hunter2"])).unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen_in_listener = seen.clone();
+    writer.add_listener(Box::new(move |event| {
+        seen_in_listener
+            .lock()
+            .unwrap()
+            .push(serde_json::to_string(event).unwrap());
+    }));
+    writer
+        .emit(
+            0,
+            EventData::LoopWarning {
+                message: "password hunter2 leaked".into(),
+            },
+        )
+        .unwrap();
+    writer
+        .emit(
+            1,
+            EventData::Error {
+                message: "x".into(),
+                source: "hunter2".into(),
+            },
+        )
+        .unwrap();
+    writer.sync().unwrap();
+
+    let text = std::fs::read_to_string(writer.path()).unwrap();
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .all(|line| !line.contains("hunter2"))
+    );
+
+    let trace = read_trace(writer.run_dir()).unwrap();
+    assert!(!trace.truncated_tail);
+    assert_eq!(trace.events.len(), 2);
+    assert_eq!(trace.events[0].seq, 0);
+    assert_eq!(trace.events[1].seq, 1);
+    assert_eq!(trace.events[1].step, 1);
+    assert_eq!(trace.events[0].data.kind(), "loop_warning");
+    assert_eq!(
+        trace.events[0].data,
+        EventData::LoopWarning {
+            message: "password *** leaked".into()
+        }
+    );
+}
+
+#[test]
+fn a_cut_last_line_is_skipped_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = TraceWriter::create(dir.path(), "RUN2", Redactor::default()).unwrap();
+    writer
+        .emit(
+            0,
+            EventData::LoopWarning {
+                message: "one".into(),
+            },
+        )
+        .unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(writer.path())
+        .unwrap();
+    file.write_all(br#"{"v":1,"seq":1,"ts":"#).unwrap();
+    let trace = read_trace(writer.path()).unwrap();
+    assert!(trace.truncated_tail);
+    assert_eq!(trace.events.len(), 1);
+}
+
+#[test]
+fn a_bad_line_in_the_middle_is_an_error_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trace.jsonl");
+    std::fs::write(&path, "garbage\n{}\n").unwrap();
+    let err = read_trace(&path).unwrap_err().to_string();
+    assert!(err.contains("trace.jsonl:1: invalid trace event"), "{err}");
+}
+
+#[test]
+fn a_run_folder_is_never_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = TraceWriter::create(dir.path(), "SAME", Redactor::default()).unwrap();
+    let err = TraceWriter::create(dir.path(), "SAME", Redactor::default()).unwrap_err();
+    assert!(err.to_string().contains("cannot write trace"), "{err}");
+}
