@@ -143,9 +143,15 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
             max_steps: spec.loop_.max_steps,
             max_wall_time: spec.limits.max_wall_time,
         },
-        messages: vec![Message::User {
-            content: spec.prompt.task.clone(),
-        }],
+        request: Request {
+            system: spec.prompt.system.clone(),
+            messages: vec![Message::User {
+                content: spec.prompt.task.clone(),
+            }],
+            tools: Vec::new(),
+            max_output_tokens: spec.model.max_output_tokens,
+            temperature: spec.model.temperature,
+        },
         n_sent: 0,
         steps: 0,
         n_tool_calls: 0,
@@ -271,7 +277,8 @@ struct Run<'a> {
     cancel: CancelSignal,
     started_at: Instant,
     budget: Budget,
-    messages: Vec<Message>,
+    /// The conversation so far, kept as the next request: appended to, never rebuilt.
+    request: Request,
     /// Messages already sent in an earlier request (for `model_request.new_messages`).
     n_sent: usize,
     steps: u32,
@@ -291,7 +298,7 @@ enum StepResult {
 
 impl Run<'_> {
     async fn run_loop(&mut self) -> Result<End, AgentError> {
-        let tool_specs: Vec<ToolSpec> = self
+        self.request.tools = self
             .toolbox
             .specs()
             .into_iter()
@@ -318,7 +325,7 @@ impl Run<'_> {
                 }
             }
             self.steps += 1;
-            let result = self.step(&tool_specs).await?;
+            let result = self.step().await?;
             self.trace.sync()?;
             if let StepResult::End(end) = result {
                 return Ok(end);
@@ -336,25 +343,23 @@ impl Run<'_> {
         }
     }
 
-    async fn step(&mut self, tool_specs: &[ToolSpec]) -> Result<StepResult, AgentError> {
+    async fn step(&mut self) -> Result<StepResult, AgentError> {
         let step = self.steps;
-        let request = Request {
-            system: self.spec.prompt.system.clone(),
-            messages: self.messages.clone(),
-            tools: tool_specs.to_vec(),
-            max_output_tokens: self.spec.model.max_output_tokens,
-            temperature: self.spec.model.temperature,
-        };
-        let new_messages = serde_json::to_value(&self.messages[self.n_sent..])
+
+        let request = &self.request;
+        let new_messages = serde_json::to_value(&request.messages[self.n_sent..])
             .map_err(rein_trace::TraceError::from)?;
-        self.n_sent = self.messages.len();
+        let n_messages = request.messages.len();
+        let n_tools = request.tools.len();
+        let max_output_tokens = request.max_output_tokens;
+        self.n_sent = n_messages;
         self.trace.emit(
             step,
             EventData::ModelRequest(ModelRequest {
                 model: self.model.id(),
-                n_messages: request.messages.len(),
-                n_tools: request.tools.len(),
-                max_output_tokens: request.max_output_tokens,
+                n_messages,
+                n_tools,
+                max_output_tokens,
                 new_messages,
             }),
         )?;
@@ -381,7 +386,7 @@ impl Run<'_> {
                     });
                 }
             };
-            let call = model.complete(&request, &mut sink);
+            let call = model.complete(&self.request, &mut sink);
             let mut cancel = self.cancel.clone();
             tokio::select! {
                 result = tokio::time::timeout(deadline, call) => Some(result),
@@ -457,7 +462,7 @@ impl Run<'_> {
                 attempts: response.attempts,
             }),
         )?;
-        self.messages.push(Message::Assistant {
+        self.request.messages.push(Message::Assistant {
             content: response.text.clone(),
             tool_calls: response.tool_calls.clone(),
         });
@@ -502,7 +507,7 @@ impl Run<'_> {
                 ));
             }
             match self.execute(call).await? {
-                Some(result) => self.messages.push(result),
+                Some(result) => self.request.messages.push(result),
                 None => {
                     return Ok(StepResult::End(End::new(
                         StopReason::Cancelled,
@@ -518,7 +523,9 @@ impl Run<'_> {
                     message: message.clone(),
                 },
             )?;
-            self.messages.push(Message::User { content: message });
+            self.request
+                .messages
+                .push(Message::User { content: message });
         }
         Ok(StepResult::Continue)
     }
@@ -672,7 +679,7 @@ impl Run<'_> {
                 final_answer: Some(answer),
             }));
         }
-        self.messages.push(Message::User {
+        self.request.messages.push(Message::User {
             content: format!(
                 "The check `{command_text}` {how} (attempt {attempt} of {}). Its output:\n{output}\n\
                  Fix the problem, then give your final answer again.",

@@ -6,6 +6,9 @@
 pub struct Redactor {
     /// Longest first, so a secret that contains another is replaced whole.
     secrets: Vec<String>,
+    /// Each secret as it appears inside a JSON string (quotes, backslashes and control
+    /// characters escaped), for the fast check on serialized events.
+    json_forms: Vec<String>,
 }
 
 /// What a secret becomes.
@@ -25,7 +28,28 @@ impl Redactor {
             .collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
-        Self { secrets }
+        let json_forms = secrets
+            .iter()
+            .map(|secret| {
+                let quoted = serde_json::Value::String(secret.clone()).to_string();
+                quoted[1..quoted.len() - 1].to_owned()
+            })
+            .collect();
+        Self {
+            secrets,
+            json_forms,
+        }
+    }
+
+    /// Whether serialized JSON text may hold a secret (inside a string or a key). A `false`
+    /// is certain; a `true` means [`Redactor::redact_value`] has work to do.
+    pub fn may_occur_in_json(&self, json_text: &str) -> bool {
+        self.json_forms
+            .iter()
+            .zip(&self.secrets)
+            .any(|(escaped, raw)| {
+                json_text.contains(escaped.as_str()) || json_text.contains(raw.as_str())
+            })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -97,6 +121,15 @@ mod tests {
             value,
             json!({"a": "key *** and ***", "***": [1, "x ***"], "n": 5})
         );
+    }
+
+    #[test]
+    fn the_fast_check_sees_secrets_in_their_json_escaped_form() {
+        let redactor = Redactor::new(["a\"b\\c", "plain"]);
+        let text = serde_json::json!({"k": "x a\"b\\c y"}).to_string();
+        assert!(redactor.may_occur_in_json(&text), "{text}");
+        assert!(redactor.may_occur_in_json(r#"{"plain":1}"#));
+        assert!(!redactor.may_occur_in_json(r#"{"k":"nothing here"}"#));
     }
 
     #[test]

@@ -83,10 +83,7 @@ impl TraceWriter {
     /// Append one event: redact, write the line with a single `write`, hand it to the
     /// listeners. Returns the event as written.
     pub fn emit(&mut self, step: u32, data: EventData) -> Result<Event, TraceError> {
-        let mut data_value = serde_json::to_value(&data)?;
-        self.redactor.redact_value(&mut data_value);
-        let data: EventData = serde_json::from_value(data_value)?;
-        let event = Event {
+        let mut event = Event {
             v: TRACE_FORMAT_VERSION,
             seq: self.next_seq,
             ts: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
@@ -95,6 +92,15 @@ impl TraceWriter {
             data,
         };
         let mut line = serde_json::to_vec(&event)?;
+        // Fast path: most events hold no secret; only those that may are redacted, through
+        // their JSON form, then serialized again.
+        let text = String::from_utf8_lossy(&line);
+        if self.redactor.may_occur_in_json(&text) {
+            let mut data_value = serde_json::to_value(&event.data)?;
+            self.redactor.redact_value(&mut data_value);
+            event.data = serde_json::from_value(data_value)?;
+            line = serde_json::to_vec(&event)?;
+        }
         line.push(b'\n');
         self.file
             .write_all(&line)
