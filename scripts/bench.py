@@ -9,14 +9,14 @@
 
 Usage: scripts/bench.py [path/to/rein]   (default: target/release/rein, built if missing)
 """
-import json, os, resource, statistics, subprocess, sys, tempfile, time
+import json, os, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def rein_binary():
     if len(sys.argv) > 1:
-        return sys.argv[1]
+        return os.path.abspath(sys.argv[1])
     path = os.path.join(ROOT, "target", "release", "rein")
     subprocess.run(["cargo", "build", "--release", "--locked", "-p", "rein"], cwd=ROOT, check=True)
     return path
@@ -54,13 +54,16 @@ builtin = ["list_dir", "shell"]
 
 
 def run_agent(rein, dir):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall time and peak RSS (KiB) of one `rein run`, measured on that process alone."""
     t0 = time.perf_counter()
-    subprocess.run([rein, "run", "agent.toml"], cwd=dir, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=True)
+    proc = subprocess.Popen([rein, "run", "agent.toml"], cwd=dir, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - t0
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, peak_kib, before
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"rein run failed with exit code {proc.returncode} in {dir}")
+    return elapsed, usage.ru_maxrss
 
 
 def main():
