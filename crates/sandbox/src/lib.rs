@@ -11,10 +11,14 @@
 
 mod error;
 mod host;
+mod policy;
 mod workspace;
 
 pub use error::SandboxError;
 pub use host::{DRAIN_AFTER_EXIT_MS, HostSandbox};
+pub use policy::{
+    HELPER_ARG, HelperProgram, NetworkMode, ResourceLimits, SandboxPolicy, default_read_only_paths,
+};
 pub use workspace::{
     ChangeStatus, DiffSummary, FileChange, MAX_DIFF_FILE_BYTES, REIN_DIR_NAME, Workspace,
     WorkspaceDiff, WorkspaceKind,
