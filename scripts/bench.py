@@ -4,8 +4,8 @@
 - `rein --version` start-up time vs `/bin/true` (fork+exec floor)
 - a 200-step run (scripted model, `list_dir` each step, trace on): wall time per step and
   peak RSS of the rein process
-- a 50-step run with one `shell` call per step (`true`): time per step vs a bare
-  fork+exec of `bash -c true`
+- a 50-step run with one `shell` call per step (`true`) on each backend (host, linux,
+  bwrap): time per step vs a bare fork+exec of `bash -c true`
 
 Usage: scripts/bench.py [path/to/rein]   (default: target/release/rein, built if missing)
 """
@@ -31,7 +31,7 @@ def median_time(argv, n, **kw):
     return statistics.median(samples)
 
 
-def write_agent(dir, n_steps, tool_call):
+def write_agent(dir, n_steps, tool_call, sandbox="host"):
     turns = [{"tool_calls": [tool_call(i)]} for i in range(n_steps)] + [{"text": "done"}]
     with open(os.path.join(dir, "script.json"), "w") as f:
         json.dump({"turns": turns}, f)
@@ -44,7 +44,7 @@ script = "script.json"
 [prompt]
 task = "benchmark"
 [environment]
-sandbox = "host"
+sandbox = "{sandbox}"
 [loop]
 max_steps = {n_steps + 1}
 stuck_after = 1000
@@ -82,13 +82,14 @@ def main():
         print(f"200-step run (list_dir): {per_step*1e6:.0f} µs per step (whole process, incl. start-up), "
               f"peak RSS {peak/1024:.1f} MiB")
 
-    with tempfile.TemporaryDirectory() as dir:
-        write_agent(dir, 50, lambda i: {"name": "shell", "arguments": {"command": f"true {i}"}})
-        runs = [run_agent(rein, dir) for _ in range(5)]
-        per_step = statistics.median(r[0] for r in runs) / 50
-        bash_s = median_time(["bash", "-c", "true"], 100)
-        print(f"50-step run (shell `true`): {per_step*1e3:.2f} ms per step; bare `bash -c true` "
-              f"{bash_s*1e3:.2f} ms; ratio {per_step/bash_s:.2f}x")
+    bash_s = median_time(["bash", "-c", "true"], 100)
+    for sandbox in ["host", "linux", "bwrap"]:
+        with tempfile.TemporaryDirectory() as dir:
+            write_agent(dir, 50, lambda i: {"name": "shell", "arguments": {"command": f"true {i}"}}, sandbox)
+            runs = [run_agent(rein, dir) for _ in range(5)]
+            per_step = statistics.median(r[0] for r in runs) / 50
+            print(f"50-step run (shell `true`, sandbox {sandbox}): {per_step*1e3:.2f} ms per step "
+                  f"(whole process); bare `bash -c true` {bash_s*1e3:.2f} ms; ratio {per_step/bash_s:.2f}x")
 
 
 if __name__ == "__main__":

@@ -19,5 +19,5 @@ mod stop;
 
 pub use cancel::{CancelHandle, CancelSignal, cancel_pair};
 pub use error::AgentError;
-pub use run::{RunOptions, RunOutcome, run_agent};
+pub use run::{RunOptions, RunOutcome, run_agent, sandbox_policy};
 pub use stop::StopReason;

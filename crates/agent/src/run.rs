@@ -6,8 +6,11 @@ use std::time::{Duration, Instant};
 
 use rein_model::{Message, Model, ModelEvent, Request, ToolCall, ToolSpec, Usage};
 use rein_policy::{Budget, BudgetVerdict};
-use rein_sandbox::{ExecRequest, HostSandbox, Sandbox, Workspace};
-use rein_spec::spec::{AgentSpec, SandboxKind, WorkspaceSpec};
+use rein_sandbox::{
+    BwrapSandbox, CopyOptions, ExecRequest, HelperProgram, HostSandbox, LinuxSandbox, NetworkMode,
+    ResourceLimits, Sandbox, SandboxPolicy, Workspace,
+};
+use rein_spec::spec::{AgentSpec, NetworkSpec, SandboxKind, WorkspaceSpec};
 use rein_tools::{OutcomeKind, ToolContext, Toolbox};
 use rein_trace::{
     EventData, Listener, ModelAttemptFailed, ModelRequest, ModelResponse, Redactor, RunFinished,
@@ -31,6 +34,9 @@ pub struct RunOptions {
     pub host_env: BTreeMap<String, String>,
     /// Keep the workspace folder after the run.
     pub keep_workspace: bool,
+    /// How to start rein's sandbox helper (the `linux` backend's supervisor): the `rein`
+    /// binary with [`rein_sandbox::HELPER_ARG`]. Required for `sandbox = "linux"`.
+    pub sandbox_helper: Option<HelperProgram>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -51,6 +57,7 @@ impl Default for RunOptions {
             cancel: CancelSignal::never(),
             host_env: BTreeMap::new(),
             keep_workspace: false,
+            sandbox_helper: None,
         }
     }
 }
@@ -81,22 +88,20 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
         cancel,
         host_env,
         keep_workspace,
+        sandbox_helper,
     } = options;
 
+    refuse_unenforced(&spec)?;
     let model = match model {
         Some(model) => model,
         None => rein_model::build_model(&spec.model).map_err(AgentError::Model)?,
     };
     let toolbox = Toolbox::builtins(&spec.tools.builtin, spec.loop_.tool_output_limit)
         .map_err(AgentError::Tools)?;
-    let workspace = match &spec.environment.workspace {
-        WorkspaceSpec::Tempdir => Workspace::tempdir(),
-        WorkspaceSpec::Copy(path) => Workspace::copy_of(path),
-    }
-    .map_err(AgentError::Workspace)?;
-    let sandbox: Arc<dyn Sandbox> = match spec.environment.sandbox {
-        SandboxKind::Host => Arc::new(HostSandbox::new()),
-    };
+    let workspace = prepare_workspace(&spec).map_err(AgentError::Workspace)?;
+    let sandbox = start_sandbox(&spec, &workspace, sandbox_helper.as_ref())
+        .await
+        .map_err(AgentError::Sandbox)?;
 
     let trace_dir = &spec.trace.dir;
     let run_id = rein_trace::new_run_id();
@@ -235,6 +240,102 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
         cost_usd: run.cost_usd,
         wall_time,
         kept_workspace,
+    })
+}
+
+/// Guardrails the loop does not enforce yet must not be silently ignored.
+fn refuse_unenforced(spec: &AgentSpec) -> Result<(), AgentError> {
+    let limits = &spec.limits;
+    let policy = &spec.policy;
+    let checks: [(&'static str, bool); 9] = [
+        ("limits.max_total_tokens", limits.max_total_tokens.is_some()),
+        ("limits.max_input_tokens", limits.max_input_tokens.is_some()),
+        (
+            "limits.max_output_tokens_total",
+            limits.max_output_tokens_total.is_some(),
+        ),
+        ("limits.max_cost_usd", limits.max_cost_usd.is_some()),
+        ("limits.max_tool_calls", limits.max_tool_calls.is_some()),
+        (
+            "policy.commands",
+            !policy.commands.allow.is_empty()
+                || !policy.commands.deny.is_empty()
+                || !policy.commands.ask.is_empty()
+                || policy.commands.deny_options.is_some(),
+        ),
+        (
+            "policy.paths",
+            policy.paths.read.is_some()
+                || policy.paths.write.is_some()
+                || !policy.paths.deny.is_empty(),
+        ),
+        ("policy.network", !policy.network.allow_hosts.is_empty()),
+        ("policy.rate_limit", !policy.rate_limits.is_empty()),
+    ];
+    match checks.into_iter().find(|(_, set)| *set) {
+        Some((key, _)) => Err(AgentError::NotEnforced { key }),
+        None => Ok(()),
+    }
+}
+
+/// The run's workspace, as the spec asks.
+fn prepare_workspace(spec: &AgentSpec) -> Result<Workspace, rein_sandbox::SandboxError> {
+    match &spec.environment.workspace {
+        WorkspaceSpec::Tempdir => Workspace::tempdir(),
+        WorkspaceSpec::Copy(path) => Workspace::copy_of_with(
+            path,
+            CopyOptions {
+                honour_gitignore: spec.environment.respect_gitignore,
+            },
+        ),
+        WorkspaceSpec::Worktree { repo, rev } => Workspace::worktree(repo, rev),
+    }
+}
+
+/// What the sandbox enforces, from the spec.
+pub fn sandbox_policy(spec: &AgentSpec, workspace: &std::path::Path) -> SandboxPolicy {
+    let env = &spec.environment;
+    SandboxPolicy {
+        workspace: workspace.to_path_buf(),
+        read_only_paths: env.system_paths.clone(),
+        network: match env.network {
+            NetworkSpec::None => NetworkMode::None,
+            NetworkSpec::Host => NetworkMode::Host,
+        },
+        limits: ResourceLimits {
+            cpu_seconds: env.limits.cpu_seconds,
+            memory_mb: env.limits.memory_mb,
+            processes: env.limits.processes,
+            file_size_mb: env.limits.file_size_mb,
+        },
+    }
+}
+
+/// Build the run's sandbox once. A backend that cannot work here is an error, never a
+/// quiet fallback to less isolation.
+async fn start_sandbox(
+    spec: &AgentSpec,
+    workspace: &Workspace,
+    helper: Option<&HelperProgram>,
+) -> Result<Arc<dyn Sandbox>, rein_sandbox::SandboxError> {
+    let policy = sandbox_policy(spec, workspace.root());
+    Ok(match spec.environment.sandbox {
+        SandboxKind::Host => Arc::new(HostSandbox::new()),
+        SandboxKind::Bwrap => Arc::new(BwrapSandbox::new(policy)?),
+        SandboxKind::Linux => {
+            let helper = match helper {
+                Some(helper) => helper.clone(),
+                None => {
+                    return Err(rein_sandbox::SandboxError::BackendUnavailable {
+                        backend: "linux",
+                        problem: "no sandbox helper program was given".to_owned(),
+                        hint: "run agents with the rein binary, which starts its own helper"
+                            .to_owned(),
+                    });
+                }
+            };
+            Arc::new(LinuxSandbox::start(&policy, &helper).await?)
+        }
     })
 }
 

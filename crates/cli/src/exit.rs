@@ -42,7 +42,11 @@ impl From<rein_spec::SpecError> for CliError {
 
 impl From<rein_agent::AgentError> for CliError {
     fn from(err: rein_agent::AgentError) -> Self {
-        CliError::new(ENVIRONMENT, err.to_string())
+        let code = match err {
+            rein_agent::AgentError::NotEnforced { .. } => INVALID_INPUT,
+            _ => ENVIRONMENT,
+        };
+        CliError::new(code, err.to_string())
     }
 }
 

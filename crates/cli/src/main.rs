@@ -51,6 +51,11 @@ enum TraceCommand {
 }
 
 fn main() {
+    // The sandbox helper (namespace set-up and supervisor of the `linux` backend) is this
+    // same binary started with a hidden first argument; it must run before anything else.
+    if let Some(code) = rein_sandbox::run_helper_if_requested() {
+        std::process::exit(code);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

@@ -63,6 +63,7 @@ pub fn run(args: RunArgs) -> Result<i32, CliError> {
             cancel,
             host_env: std::env::vars().collect::<BTreeMap<_, _>>(),
             keep_workspace: args.keep_workspace,
+            sandbox_helper: sandbox_helper(),
         };
         rein_agent::run_agent(spec, options).await
     });
@@ -97,4 +98,14 @@ async fn forward_signals(handle: rein_agent::CancelHandle) {
         _ = terminate.recv() => {},
     }
     handle.cancel();
+}
+
+/// The `linux` backend's helper: this binary with the hidden helper argument.
+pub fn sandbox_helper() -> Option<rein_sandbox::HelperProgram> {
+    std::env::current_exe()
+        .ok()
+        .map(|path| rein_sandbox::HelperProgram {
+            path,
+            args: vec![rein_sandbox::HELPER_ARG.to_owned()],
+        })
 }

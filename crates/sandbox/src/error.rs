@@ -41,6 +41,29 @@ pub enum SandboxError {
     #[error("cannot copy workspace from {}: not a directory", path.display())]
     SourceNotDirectory { path: PathBuf },
 
+    /// An isolating backend cannot work on this host; never replaced by less isolation.
+    #[error("sandbox backend `{backend}` cannot run here: {problem}\nhint: {hint}")]
+    BackendUnavailable {
+        backend: &'static str,
+        problem: String,
+        hint: String,
+    },
+
+    /// `git` failed while making or removing a worktree workspace.
+    #[error("cannot {action}: git {args} failed: {message}")]
+    Git {
+        action: &'static str,
+        args: String,
+        message: String,
+    },
+
+    /// The `linux` backend's supervisor broke off: it exited, or its replies stopped making
+    /// sense. The sandbox is unusable afterwards.
+    #[error(
+        "linux sandbox supervisor failed: {message}\nhint: start a new sandbox; if this repeats, run `rein doctor`"
+    )]
+    Supervisor { message: String },
+
     /// A file-system operation failed; `action` says what rein was doing.
     #[error("cannot {action} {}: {source}", path.display())]
     Io {

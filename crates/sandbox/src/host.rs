@@ -88,13 +88,13 @@ impl Drop for ProcessGroupGuard {
 
 /// Bytes kept from one output stream, and how many were dropped over the cap.
 #[derive(Debug, Default)]
-struct CappedBuffer {
-    kept: Vec<u8>,
-    dropped: u64,
+pub(crate) struct CappedBuffer {
+    pub(crate) kept: Vec<u8>,
+    pub(crate) dropped: u64,
 }
 
 impl CappedBuffer {
-    fn push(&mut self, chunk: &[u8], max_bytes: usize) {
+    pub(crate) fn push(&mut self, chunk: &[u8], max_bytes: usize) {
         let room = max_bytes.saturating_sub(self.kept.len());
         let kept_now = room.min(chunk.len());
         self.kept.extend_from_slice(&chunk[..kept_now]);
@@ -152,7 +152,22 @@ async fn exec_on_host(request: ExecRequest) -> Result<ExecOutput, SandboxError> 
         .args(&argv[1..])
         .env_clear()
         .envs(&env)
-        .current_dir(&cwd)
+        .current_dir(&cwd);
+    run_to_completion(command, program, stdin, timeout, max_output_bytes).await
+}
+
+/// Runs a prepared command (program, arguments, environment and cwd set) to completion:
+/// stdin from `stdin` or `/dev/null`, stdout and stderr captured up to `max_output_bytes`
+/// each, in its own process group that is killed on timeout, after exit and on drop.
+/// `program` names the command in errors. Shared by every backend that starts a child.
+pub(crate) async fn run_to_completion(
+    mut command: tokio::process::Command,
+    program: String,
+    stdin: Option<Vec<u8>>,
+    timeout: std::time::Duration,
+    max_output_bytes: usize,
+) -> Result<ExecOutput, SandboxError> {
+    command
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {

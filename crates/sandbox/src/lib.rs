@@ -1,27 +1,43 @@
 //! rein-sandbox: the execution environment of a run.
 //!
-//! It owns the run's workspace (a temp dir or a copy of a folder) and every child process
-//! rein starts: a sandboxed command, a `shell` tool call, a verify check. **Boundary:** no
-//! other crate spawns processes (`clippy.toml` bans `Command::new` elsewhere).
+//! It owns the run's workspace (a temp dir, a copy of a folder, a git worktree) and every
+//! child process rein starts: a sandboxed command, a `shell` tool call, a verify check.
+//! **Boundary:** no other crate spawns processes (`clippy.toml` bans `Command::new`
+//! elsewhere).
+//!
+//! Backends ([`Sandbox`]): [`LinuxSandbox`] (rein's own: namespaces, a read-only root,
+//! Landlock, seccomp, rlimits, cgroups, built once per run around a supervisor that is PID 1
+//! of the sandbox), [`BwrapSandbox`] (the same policy through `bwrap`, one per call) and
+//! [`HostSandbox`] (no isolation). An isolating backend that cannot work on the host fails
+//! with [`SandboxError::BackendUnavailable`]; there is no fallback to less isolation.
 //!
 //! **Invariant:** when [`Sandbox::exec`] returns — normally, on timeout or because its
-//! future was dropped — no process the command started is left running. On the `host`
-//! backend this holds for the command's process group: a process that calls `setsid`
-//! escapes it, and only the `linux` backend (PID namespace, a later issue) closes that gap.
+//! future was dropped — no process the command started is left running. On `linux` and
+//! `bwrap` that holds for every process (PID namespace); on `host` only for the command's
+//! process group: a process that calls `setsid` escapes it.
 
+mod bwrap;
 mod error;
+mod helper;
 mod host;
+mod landlock;
+mod linux;
 mod policy;
+mod rlimit;
+mod seccomp;
 mod workspace;
 
+pub use bwrap::{BwrapSandbox, MASKED_PATHS};
 pub use error::SandboxError;
+pub use helper::{run_helper, run_helper_if_requested};
 pub use host::{DRAIN_AFTER_EXIT_MS, HostSandbox};
+pub use linux::{CgroupReport, CgroupVersion, IsolationReport, LinuxSandbox, probe};
 pub use policy::{
     HELPER_ARG, HelperProgram, NetworkMode, ResourceLimits, SandboxPolicy, default_read_only_paths,
 };
 pub use workspace::{
-    ChangeStatus, DiffSummary, FileChange, MAX_DIFF_FILE_BYTES, REIN_DIR_NAME, Workspace,
-    WorkspaceDiff, WorkspaceKind,
+    ChangeStatus, CopyOptions, DiffSummary, FileChange, MAX_DIFF_FILE_BYTES, REIN_DIR_NAME,
+    Workspace, WorkspaceDiff, WorkspaceKind,
 };
 
 use std::collections::BTreeMap;

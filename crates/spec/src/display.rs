@@ -6,7 +6,7 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::spec::{AgentSpec, Secret, WorkspaceSpec};
+use crate::spec::{AgentSpec, NetworkSpec, RateLimitTarget, Secret, WorkspaceSpec};
 
 /// `text` with every occurrence of each secret replaced by `***`. Empty secrets are ignored.
 pub(crate) fn redact<'s>(text: &str, secrets: impl IntoIterator<Item = &'s str>) -> String {
@@ -176,9 +176,29 @@ impl AgentSpec {
         let workspace = match &e.workspace {
             WorkspaceSpec::Tempdir => "tempdir".to_owned(),
             WorkspaceSpec::Copy(path) => format!("copy:{}", path.display()),
+            WorkspaceSpec::Worktree { repo, rev } => format!("worktree:{}@{rev}", repo.display()),
         };
         w.line("workspace", w.string(&workspace));
-        w.line("sandbox", w.string("host"));
+        w.line("respect_gitignore", e.respect_gitignore);
+        w.line("sandbox", w.string(e.sandbox.as_str()));
+        let network = match e.network {
+            NetworkSpec::None => "none",
+            NetworkSpec::Host => "host",
+        };
+        w.line("network", w.string(network));
+        let system_paths: Vec<String> = e
+            .system_paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        w.line("system_paths", w.strings(&system_paths));
+        w.line(
+            "limits",
+            format!(
+                "{{ cpu_seconds = {}, memory_mb = {}, processes = {}, file_size_mb = {} }}",
+                e.limits.cpu_seconds, e.limits.memory_mb, e.limits.processes, e.limits.file_size_mb
+            ),
+        );
         let env: Vec<String> = e
             .env
             .iter()
@@ -208,9 +228,59 @@ impl AgentSpec {
         }
 
         w.header("limits");
-        match self.limits.max_wall_time {
+        let l = &self.limits;
+        match l.max_wall_time {
             Some(d) => w.line("max_wall_time", duration(d)),
             None => w.out.push_str("# max_wall_time: none\n"),
+        }
+        for (key, value) in [
+            ("max_total_tokens", l.max_total_tokens),
+            ("max_input_tokens", l.max_input_tokens),
+            ("max_output_tokens_total", l.max_output_tokens_total),
+            ("max_tool_calls", l.max_tool_calls),
+        ] {
+            if let Some(n) = value {
+                w.line(key, n);
+            }
+        }
+        if let Some(cost) = l.max_cost_usd {
+            w.line("max_cost_usd", float(cost));
+        }
+
+        let p = &self.policy;
+        w.header("policy.commands");
+        w.line("allow", w.strings(&p.commands.allow));
+        w.line("deny", w.strings(&p.commands.deny));
+        w.line("ask", w.strings(&p.commands.ask));
+        match &p.commands.deny_options {
+            Some(options) => w.line("deny_options", w.strings(options)),
+            None => w.out.push_str("# deny_options: the defaults\n"),
+        }
+        w.header("policy.paths");
+        match &p.paths.read {
+            Some(read) => w.line("read", w.strings(read)),
+            None => w.out.push_str("# read: the default\n"),
+        }
+        match &p.paths.write {
+            Some(write) => w.line("write", w.strings(write)),
+            None => w.out.push_str("# write: the default\n"),
+        }
+        w.line("deny", w.strings(&p.paths.deny));
+        w.header("policy.network");
+        w.line("allow_hosts", w.strings(&p.network.allow_hosts));
+        for limit in &p.rate_limits {
+            w.out.push_str("\n[[policy.rate_limit]]\n");
+            match &limit.target {
+                RateLimitTarget::Tool(tool) => w.line("tool", w.string(tool)),
+                RateLimitTarget::Provider(provider) => w.line("provider", w.string(provider)),
+            }
+            if let Some(n) = limit.per_minute {
+                w.line("per_minute", n);
+            }
+            if let Some(n) = limit.tokens_per_minute {
+                w.line("tokens_per_minute", n);
+            }
+            w.line("max_wait", duration(limit.max_wait));
         }
 
         w.header("tools");

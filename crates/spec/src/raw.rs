@@ -30,8 +30,48 @@ pub struct RawAgent {
     pub environment: Option<Spanned<RawEnvironment>>,
     pub loop_: Option<Spanned<RawLoop>>,
     pub limits: Option<Spanned<RawLimits>>,
+    pub policy: Option<Spanned<RawPolicy>>,
     pub tools: Option<Spanned<RawTools>>,
     pub trace: Option<Spanned<RawTrace>>,
+}
+
+/// `[policy]` and its sub-tables.
+#[derive(Debug, Clone, Default)]
+pub struct RawPolicy {
+    pub commands: Option<Spanned<RawCommandRules>>,
+    pub paths: Option<Spanned<RawPathRules>>,
+    pub network: Option<Spanned<RawNetworkRules>>,
+    pub rate_limit: Option<Spanned<Vec<Spanned<RawRateLimit>>>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawCommandRules {
+    pub allow: Option<Spanned<Vec<RawString>>>,
+    pub deny: Option<Spanned<Vec<RawString>>>,
+    pub ask: Option<Spanned<Vec<RawString>>>,
+    pub deny_options: Option<Spanned<Vec<RawString>>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawPathRules {
+    pub read: Option<Spanned<Vec<RawString>>>,
+    pub write: Option<Spanned<Vec<RawString>>>,
+    pub deny: Option<Spanned<Vec<RawString>>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawNetworkRules {
+    pub allow_hosts: Option<Spanned<Vec<RawString>>>,
+}
+
+/// One `[[policy.rate_limit]]`.
+#[derive(Debug, Clone, Default)]
+pub struct RawRateLimit {
+    pub tool: Option<RawString>,
+    pub provider: Option<RawString>,
+    pub per_minute: Option<Spanned<i64>>,
+    pub tokens_per_minute: Option<Spanned<i64>>,
+    pub max_wait: Option<RawString>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -67,9 +107,22 @@ pub struct RawPrompt {
 pub struct RawEnvironment {
     pub workspace: Option<RawString>,
     pub sandbox: Option<RawString>,
+    pub network: Option<RawString>,
+    pub respect_gitignore: Option<Spanned<bool>>,
+    pub system_paths: Option<Spanned<Vec<RawString>>>,
+    pub limits: Option<Spanned<RawResourceLimits>>,
     /// `(name, value)` pairs in the order they were written.
     pub env: Option<Spanned<Vec<(RawString, RawString)>>>,
     pub env_passthrough: Option<Spanned<Vec<RawString>>>,
+}
+
+/// `[environment.limits]`.
+#[derive(Debug, Clone, Default)]
+pub struct RawResourceLimits {
+    pub cpu_seconds: Option<Spanned<i64>>,
+    pub memory_mb: Option<Spanned<i64>>,
+    pub processes: Option<Spanned<i64>>,
+    pub file_size_mb: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -91,6 +144,11 @@ pub struct RawVerify {
 #[derive(Debug, Clone, Default)]
 pub struct RawLimits {
     pub max_wall_time: Option<RawString>,
+    pub max_total_tokens: Option<Spanned<i64>>,
+    pub max_input_tokens: Option<Spanned<i64>>,
+    pub max_output_tokens_total: Option<Spanned<i64>>,
+    pub max_cost_usd: Option<Spanned<f64>>,
+    pub max_tool_calls: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -148,9 +206,7 @@ impl SourceText<'_> {
 
 /// Keys of the design that later versions will read: named "not supported yet" rather than
 /// "unknown".
-const PLANNED_TOP: &[&str] = &["policy", "output"];
-const PLANNED_ENVIRONMENT: &[&str] = &["network", "limits"];
-const PLANNED_LIMITS: &[&str] = &["max_cost_usd", "max_total_tokens"];
+const PLANNED_TOP: &[&str] = &["output"];
 const PLANNED_TOOLS: &[&str] = &["command", "mcp"];
 
 /// Parse the text of an agent file, reported as `source`.
@@ -172,6 +228,7 @@ pub fn parse(text: &str, source: &Path) -> Result<RawAgent, SpecError> {
             "environment",
             "loop",
             "limits",
+            "policy",
             "tools",
             "trace",
         ],
@@ -188,6 +245,7 @@ pub fn parse(text: &str, source: &Path) -> Result<RawAgent, SpecError> {
             .transpose()?,
         loop_: top.table("loop")?.map(read_loop).transpose()?,
         limits: top.table("limits")?.map(read_limits).transpose()?,
+        policy: top.table("policy")?.map(read_policy).transpose()?,
         tools: top.table("tools")?.map(read_tools).transpose()?,
         trace: top.table("trace")?.map(read_trace).transpose()?,
     })
@@ -262,9 +320,37 @@ fn read_prompt(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawPrompt>, SpecErr
 fn read_environment(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawEnvironment>, SpecError> {
     let span = t.span();
     let r = t.into_inner().known(
-        &["workspace", "sandbox", "env", "env_passthrough"],
-        PLANNED_ENVIRONMENT,
+        &[
+            "workspace",
+            "sandbox",
+            "network",
+            "respect_gitignore",
+            "system_paths",
+            "limits",
+            "env",
+            "env_passthrough",
+        ],
+        &[],
     )?;
+    let limits = match r.table("limits")? {
+        Some(l) => {
+            let span = l.span();
+            let l = l.into_inner().known(
+                &["cpu_seconds", "memory_mb", "processes", "file_size_mb"],
+                &[],
+            )?;
+            Some(Spanned::new(
+                span,
+                RawResourceLimits {
+                    cpu_seconds: l.integer("cpu_seconds")?,
+                    memory_mb: l.integer("memory_mb")?,
+                    processes: l.integer("processes")?,
+                    file_size_mb: l.integer("file_size_mb")?,
+                },
+            ))
+        }
+        None => None,
+    };
     let env = match r.table("env")? {
         Some(env) => {
             let span = env.span();
@@ -284,6 +370,10 @@ fn read_environment(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawEnvironment
         RawEnvironment {
             workspace: r.string("workspace")?,
             sandbox: r.string("sandbox")?,
+            network: r.string("network")?,
+            respect_gitignore: r.boolean("respect_gitignore")?,
+            system_paths: r.string_array("system_paths")?,
+            limits,
             env,
             env_passthrough: r.string_array("env_passthrough")?,
         },
@@ -333,11 +423,119 @@ fn read_loop(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawLoop>, SpecError> 
 
 fn read_limits(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawLimits>, SpecError> {
     let span = t.span();
-    let r = t.into_inner().known(&["max_wall_time"], PLANNED_LIMITS)?;
+    let r = t.into_inner().known(
+        &[
+            "max_wall_time",
+            "max_total_tokens",
+            "max_input_tokens",
+            "max_output_tokens_total",
+            "max_cost_usd",
+            "max_tool_calls",
+        ],
+        &[],
+    )?;
     Ok(Spanned::new(
         span,
         RawLimits {
             max_wall_time: r.string("max_wall_time")?,
+            max_total_tokens: r.integer("max_total_tokens")?,
+            max_input_tokens: r.integer("max_input_tokens")?,
+            max_output_tokens_total: r.integer("max_output_tokens_total")?,
+            max_cost_usd: r.number("max_cost_usd")?,
+            max_tool_calls: r.integer("max_tool_calls")?,
+        },
+    ))
+}
+
+fn read_policy(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawPolicy>, SpecError> {
+    let span = t.span();
+    let r = t
+        .into_inner()
+        .known(&["commands", "paths", "network", "rate_limit"], &[])?;
+    let commands = match r.table("commands")? {
+        Some(c) => {
+            let span = c.span();
+            let c = c
+                .into_inner()
+                .known(&["allow", "deny", "ask", "deny_options"], &[])?;
+            Some(Spanned::new(
+                span,
+                RawCommandRules {
+                    allow: c.string_array("allow")?,
+                    deny: c.string_array("deny")?,
+                    ask: c.string_array("ask")?,
+                    deny_options: c.string_array("deny_options")?,
+                },
+            ))
+        }
+        None => None,
+    };
+    let paths = match r.table("paths")? {
+        Some(p) => {
+            let span = p.span();
+            let p = p.into_inner().known(&["read", "write", "deny"], &[])?;
+            Some(Spanned::new(
+                span,
+                RawPathRules {
+                    read: p.string_array("read")?,
+                    write: p.string_array("write")?,
+                    deny: p.string_array("deny")?,
+                },
+            ))
+        }
+        None => None,
+    };
+    let network = match r.table("network")? {
+        Some(n) => {
+            let span = n.span();
+            let n = n.into_inner().known(&["allow_hosts"], &[])?;
+            Some(Spanned::new(
+                span,
+                RawNetworkRules {
+                    allow_hosts: n.string_array("allow_hosts")?,
+                },
+            ))
+        }
+        None => None,
+    };
+    let rate_limit = match r.table_array("rate_limit")? {
+        Some(tables) => {
+            let span = tables.span();
+            let mut limits = Vec::new();
+            for t in tables.into_inner() {
+                let span = t.span();
+                let t = t.into_inner().known(
+                    &[
+                        "tool",
+                        "provider",
+                        "per_minute",
+                        "tokens_per_minute",
+                        "max_wait",
+                    ],
+                    &[],
+                )?;
+                limits.push(Spanned::new(
+                    span,
+                    RawRateLimit {
+                        tool: t.string("tool")?,
+                        provider: t.string("provider")?,
+                        per_minute: t.integer("per_minute")?,
+                        tokens_per_minute: t.integer("tokens_per_minute")?,
+                        max_wait: t.string("max_wait")?,
+                    },
+                ));
+            }
+            Some(Spanned::new(span, limits))
+        }
+        None => None,
+    };
+    Ok(Spanned::new(
+        span,
+        RawPolicy {
+            commands,
+            paths,
+            network,
+            rate_limit,
         },
     ))
 }
@@ -529,6 +727,34 @@ impl<'a, 'i> Reader<'a, 'i> {
             }
         }
         Ok(Some(Spanned::new(value.span(), items)))
+    }
+
+    /// An array of tables (`[[key]]`), each as a reader that has not checked its keys yet.
+    fn table_array(
+        &self,
+        key: &str,
+    ) -> Result<Option<Spanned<Vec<Spanned<Reader<'a, 'i>>>>>, SpecError> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        let DeValue::Array(array) = value.get_ref() else {
+            return Err(self.wrong_type(key, "an array of tables ([[…]])", value));
+        };
+        let mut readers = Vec::with_capacity(array.len());
+        for (idx, item) in array.iter().enumerate() {
+            match item.get_ref() {
+                DeValue::Table(table) => readers.push(Spanned::new(
+                    item.span(),
+                    Reader {
+                        src: self.src,
+                        table_name: format!("{}[{idx}]", self.dotted(key)),
+                        table,
+                    },
+                )),
+                _ => return Err(self.wrong_type(key, "an array of tables ([[…]])", item)),
+            }
+        }
+        Ok(Some(Spanned::new(value.span(), readers)))
     }
 
     /// A sub-table, as a reader that has not checked its keys yet (the caller does).

@@ -14,10 +14,12 @@ use toml::Spanned;
 use crate::LoadOptions;
 use crate::error::SpecError;
 use crate::interpolate::{self, ExpandErrorKind, Site, Sources};
-use crate::raw::{RawAgent, RawModel, RawString, SourceText};
+use crate::raw::{RawAgent, RawModel, RawString, SourceText, closest};
 use crate::spec::{
-    AgentSpec, EnvironmentSpec, LimitsSpec, LoopSpec, ModelSpec, Pricing, PromptSpec, Provider,
-    SandboxKind, Secret, ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
+    AgentSpec, CommandRulesSpec, EnvironmentSpec, LimitsSpec, LoopSpec, ModelSpec,
+    NetworkRulesSpec, NetworkSpec, PathRulesSpec, PolicySpec, Pricing, PromptSpec, Provider,
+    RateLimitSpec, RateLimitTarget, ResourceLimitsSpec, SandboxKind, Secret, ToolsSpec, TraceSpec,
+    VerifySpec, WorkspaceSpec,
 };
 
 pub(crate) const DEFAULT_MAX_OUTPUT_TOKENS: i64 = 4096;
@@ -101,6 +103,11 @@ fn provider_defaults(
     }
 }
 
+/// System folders bound read-only in the sandbox when `system_paths` is not given.
+pub const DEFAULT_SYSTEM_PATHS: &[&str] = &[
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt",
+];
+
 pub(crate) fn resolve(
     raw: RawAgent,
     src: SourceText<'_>,
@@ -152,16 +159,8 @@ pub(crate) fn resolve(
     let prompt = r.prompt(raw.prompt)?;
     let environment = r.environment(raw.environment)?;
     let loop_ = r.loop_(raw.loop_)?;
-    let limits = LimitsSpec {
-        max_wall_time: match raw
-            .limits
-            .as_ref()
-            .and_then(|l| l.get_ref().max_wall_time.as_ref())
-        {
-            Some(s) => Some(r.duration("limits.max_wall_time", s)?),
-            None => None,
-        },
-    };
+    let limits = r.limits(raw.limits)?;
+    let policy = r.policy(raw.policy)?;
     let tools = r.tools(raw.tools)?;
     let trace = TraceSpec {
         dir: match raw.trace.as_ref().and_then(|t| t.get_ref().dir.as_ref()) {
@@ -187,6 +186,7 @@ pub(crate) fn resolve(
         environment,
         loop_,
         limits,
+        policy,
         tools,
         trace,
         secrets,
@@ -650,49 +650,117 @@ impl Resolver<'_> {
                         ));
                     }
                     WorkspaceSpec::Copy(self.base_dir.join(path))
-                } else if text.starts_with("worktree:") {
-                    return Err(self.invalid(
-                        "environment.workspace",
-                        w.span(),
-                        "`worktree:` workspaces are not available yet".to_owned(),
-                        Some("use \"tempdir\" or \"copy:PATH\""),
-                    ));
+                } else if let Some(rest) = text.strip_prefix("worktree:") {
+                    let Some((repo, rev)) = rest
+                        .rsplit_once('@')
+                        .filter(|(repo, rev)| !repo.is_empty() && !rev.is_empty())
+                    else {
+                        return Err(self.invalid(
+                            "environment.workspace",
+                            w.span(),
+                            format!("`{}` needs a repository and a revision", self.redact(&text)),
+                            Some("write `worktree:REPO@REV`, e.g. `worktree:.@HEAD`"),
+                        ));
+                    };
+                    WorkspaceSpec::Worktree {
+                        repo: self.base_dir.join(repo),
+                        rev: rev.to_owned(),
+                    }
                 } else {
                     return Err(self.invalid(
                         "environment.workspace",
                         w.span(),
                         format!("unknown workspace `{}`", self.redact(&text)),
-                        Some("use \"tempdir\" or \"copy:PATH\""),
+                        Some("use \"tempdir\", \"copy:PATH\" or \"worktree:REPO@REV\""),
                     ));
                 }
             }
         };
         let sandbox = match &e.sandbox {
-            None => SandboxKind::Host,
+            None => SandboxKind::Linux,
             Some(s) => {
                 let text = self.expand("environment.sandbox", s)?;
                 match text.as_str() {
                     "host" => SandboxKind::Host,
-                    "linux" | "bwrap" | "docker" => {
+                    "linux" => SandboxKind::Linux,
+                    "bwrap" => SandboxKind::Bwrap,
+                    "docker" => {
                         return Err(self.invalid(
                             "environment.sandbox",
                             s.span(),
-                            format!("sandbox `{text}` is not available yet"),
-                            Some(
-                                "use `sandbox = \"host\"` for now (commands run without isolation)",
-                            ),
+                            "sandbox `docker` is not available yet".to_owned(),
+                            Some("use \"linux\" (no daemon needed) or \"bwrap\""),
                         ));
                     }
                     other => {
+                        let suggestion = closest(other, ["linux", "bwrap", "host"]);
                         return Err(self.invalid(
                             "environment.sandbox",
                             s.span(),
                             format!("unknown sandbox `{}`", self.redact(other)),
-                            Some("use `sandbox = \"host\"`"),
+                            Some(&match suggestion {
+                                Some(s) => {
+                                    format!("did you mean `{s}`? sandboxes: linux, bwrap, host")
+                                }
+                                None => "sandboxes: linux, bwrap, host".to_owned(),
+                            }),
                         ));
                     }
                 }
             }
+        };
+        let network = match &e.network {
+            None => NetworkSpec::None,
+            Some(n) => {
+                let text = self.expand("environment.network", n)?;
+                match text.as_str() {
+                    "none" => NetworkSpec::None,
+                    "host" => NetworkSpec::Host,
+                    other => {
+                        return Err(self.invalid(
+                            "environment.network",
+                            n.span(),
+                            format!("unknown network `{}`", self.redact(other)),
+                            Some("use \"none\" (the default) or \"host\""),
+                        ));
+                    }
+                }
+            }
+        };
+        let respect_gitignore = e.respect_gitignore.as_ref().is_some_and(|b| *b.get_ref());
+        let mut system_paths = Vec::new();
+        match &e.system_paths {
+            None => system_paths.extend(DEFAULT_SYSTEM_PATHS.iter().map(PathBuf::from)),
+            Some(paths) => {
+                for path in paths.get_ref() {
+                    let text = self.expand("environment.system_paths", path)?;
+                    if !text.starts_with('/') {
+                        return Err(self.invalid(
+                            "environment.system_paths",
+                            path.span(),
+                            format!("`{}` is not an absolute path", self.redact(&text)),
+                            Some("system paths are folders of the host, e.g. \"/usr\""),
+                        ));
+                    }
+                    system_paths.push(PathBuf::from(text));
+                }
+            }
+        }
+        let raw_limits = e.limits.map(Spanned::into_inner).unwrap_or_default();
+        let limit = |key: &str, value: Option<&Spanned<i64>>, default: i64, max: i64| {
+            self.integer(&format!("environment.limits.{key}"), value, default, 1, max)
+                .map(|n| u64::try_from(n).unwrap_or(1))
+        };
+        let limits = ResourceLimitsSpec {
+            cpu_seconds: limit("cpu_seconds", raw_limits.cpu_seconds.as_ref(), 60, 86_400)?,
+            memory_mb: limit("memory_mb", raw_limits.memory_mb.as_ref(), 2048, 1 << 20)?,
+            processes: limit("processes", raw_limits.processes.as_ref(), 256, 1 << 16)?,
+            file_size_mb: limit(
+                "file_size_mb",
+                raw_limits.file_size_mb.as_ref(),
+                256,
+                1 << 20,
+            )?,
         };
         let mut env = BTreeMap::new();
         if let Some(pairs) = &e.env {
@@ -716,7 +784,11 @@ impl Resolver<'_> {
         }
         Ok(EnvironmentSpec {
             workspace,
+            respect_gitignore,
             sandbox,
+            network,
+            system_paths,
+            limits,
             env,
             env_passthrough,
         })
@@ -802,6 +874,183 @@ impl Resolver<'_> {
             )?,
             tool_output_limit: usize::try_from(tool_output_limit).unwrap_or(usize::MAX),
             verify,
+        })
+    }
+
+    fn limits(
+        &mut self,
+        raw: Option<Spanned<crate::raw::RawLimits>>,
+    ) -> Result<LimitsSpec, SpecError> {
+        let l = raw.map(Spanned::into_inner).unwrap_or_default();
+        let count = |this: &Self,
+                     key: &str,
+                     value: Option<&Spanned<i64>>|
+         -> Result<Option<u64>, SpecError> {
+            match value {
+                Some(v) => this
+                    .integer(&format!("limits.{key}"), Some(v), 1, 1, i64::MAX)
+                    .map(|n| Some(u64::try_from(n).unwrap_or(u64::MAX))),
+                None => Ok(None),
+            }
+        };
+        let max_cost_usd = match &l.max_cost_usd {
+            Some(v) if *v.get_ref() <= 0.0 => {
+                return Err(self.invalid(
+                    "limits.max_cost_usd",
+                    v.span(),
+                    format!("must be greater than zero, found {}", v.get_ref()),
+                    None,
+                ));
+            }
+            Some(v) => Some(*v.get_ref()),
+            None => None,
+        };
+        Ok(LimitsSpec {
+            max_wall_time: match &l.max_wall_time {
+                Some(s) => Some(self.duration("limits.max_wall_time", s)?),
+                None => None,
+            },
+            max_total_tokens: count(self, "max_total_tokens", l.max_total_tokens.as_ref())?,
+            max_input_tokens: count(self, "max_input_tokens", l.max_input_tokens.as_ref())?,
+            max_output_tokens_total: count(
+                self,
+                "max_output_tokens_total",
+                l.max_output_tokens_total.as_ref(),
+            )?,
+            max_cost_usd,
+            max_tool_calls: count(self, "max_tool_calls", l.max_tool_calls.as_ref())?,
+        })
+    }
+
+    fn strings(
+        &mut self,
+        key: &str,
+        raw: Option<&Spanned<Vec<RawString>>>,
+    ) -> Result<Option<Vec<String>>, SpecError> {
+        let Some(items) = raw else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(items.get_ref().len());
+        for item in items.get_ref() {
+            let text = self.expand(key, item)?;
+            if text.trim().is_empty() {
+                return Err(self.invalid(
+                    key,
+                    item.span(),
+                    "an empty pattern matches nothing".to_owned(),
+                    None,
+                ));
+            }
+            out.push(text);
+        }
+        Ok(Some(out))
+    }
+
+    fn policy(
+        &mut self,
+        raw: Option<Spanned<crate::raw::RawPolicy>>,
+    ) -> Result<PolicySpec, SpecError> {
+        let p = raw.map(Spanned::into_inner).unwrap_or_default();
+        let c = p.commands.map(Spanned::into_inner).unwrap_or_default();
+        let commands = CommandRulesSpec {
+            allow: self
+                .strings("policy.commands.allow", c.allow.as_ref())?
+                .unwrap_or_default(),
+            deny: self
+                .strings("policy.commands.deny", c.deny.as_ref())?
+                .unwrap_or_default(),
+            ask: self
+                .strings("policy.commands.ask", c.ask.as_ref())?
+                .unwrap_or_default(),
+            deny_options: self.strings("policy.commands.deny_options", c.deny_options.as_ref())?,
+        };
+        let paths_raw = p.paths.map(Spanned::into_inner).unwrap_or_default();
+        let paths = PathRulesSpec {
+            read: self.strings("policy.paths.read", paths_raw.read.as_ref())?,
+            write: self.strings("policy.paths.write", paths_raw.write.as_ref())?,
+            deny: self
+                .strings("policy.paths.deny", paths_raw.deny.as_ref())?
+                .unwrap_or_default(),
+        };
+        let n = p.network.map(Spanned::into_inner).unwrap_or_default();
+        let network = NetworkRulesSpec {
+            allow_hosts: self
+                .strings("policy.network.allow_hosts", n.allow_hosts.as_ref())?
+                .unwrap_or_default(),
+        };
+        let mut rate_limits = Vec::new();
+        if let Some(limits) = p.rate_limit {
+            for limit in limits.into_inner() {
+                let span = limit.span();
+                let l = limit.into_inner();
+                let target = match (&l.tool, &l.provider) {
+                    (Some(tool), None) => {
+                        RateLimitTarget::Tool(self.expand("policy.rate_limit.tool", tool)?)
+                    }
+                    (None, Some(provider)) => {
+                        let name = self.expand("policy.rate_limit.provider", provider)?;
+                        if parse_provider(&name).is_err() {
+                            return Err(self.invalid(
+                                "policy.rate_limit.provider",
+                                provider.span(),
+                                format!("unknown provider `{}`", self.redact(&name)),
+                                Some("providers: openai, anthropic, scripted"),
+                            ));
+                        }
+                        RateLimitTarget::Provider(name)
+                    }
+                    _ => {
+                        return Err(self.invalid(
+                            "policy.rate_limit",
+                            span,
+                            "give exactly one of `tool` or `provider`".to_owned(),
+                            Some("e.g. `tool = \"http_request\"` or `provider = \"openai\"`"),
+                        ));
+                    }
+                };
+                let per_minute = match &l.per_minute {
+                    Some(v) => Some(self.u32("policy.rate_limit.per_minute", Some(v), 1, 1)?),
+                    None => None,
+                };
+                let tokens_per_minute = match &l.tokens_per_minute {
+                    Some(v) => Some(
+                        u64::try_from(self.integer(
+                            "policy.rate_limit.tokens_per_minute",
+                            Some(v),
+                            1,
+                            1,
+                            i64::MAX,
+                        )?)
+                        .unwrap_or(u64::MAX),
+                    ),
+                    None => None,
+                };
+                if per_minute.is_none() && tokens_per_minute.is_none() {
+                    return Err(self.invalid(
+                        "policy.rate_limit",
+                        span,
+                        "a rate limit needs `per_minute` or `tokens_per_minute`".to_owned(),
+                        None,
+                    ));
+                }
+                let max_wait = self.duration_or(
+                    "policy.rate_limit.max_wait",
+                    l.max_wait.as_ref(),
+                    Duration::from_secs(30),
+                )?;
+                rate_limits.push(RateLimitSpec {
+                    target,
+                    per_minute,
+                    tokens_per_minute,
+                    max_wait,
+                });
+            }
+        }
+        Ok(PolicySpec {
+            commands,
+            paths,
+            network,
+            rate_limits,
         })
     }
 

@@ -54,6 +54,7 @@ pub struct AgentSpec {
     #[serde(rename = "loop")]
     pub loop_: LoopSpec,
     pub limits: LimitsSpec,
+    pub policy: PolicySpec,
     pub tools: ToolsSpec,
     pub trace: TraceSpec,
     /// Every secret value the spec resolved (interpolated `${secret:…}` values, API keys):
@@ -118,18 +119,60 @@ pub enum WorkspaceSpec {
     Tempdir,
     /// A temporary copy of this folder (resolved against `base_dir`).
     Copy(PathBuf),
+    /// A detached git worktree of `repo` at `rev`, removed at the end of the run.
+    Worktree { repo: PathBuf, rev: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SandboxKind {
+    /// No isolation: commands run as the user, on this machine (chosen explicitly only).
     Host,
+    /// rein's own sandbox: namespaces, Landlock, seccomp, rlimits, cgroups where allowed.
+    Linux,
+    /// The same policy through the `bwrap` (bubblewrap) binary.
+    Bwrap,
+}
+
+impl SandboxKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SandboxKind::Host => "host",
+            SandboxKind::Linux => "linux",
+            SandboxKind::Bwrap => "bwrap",
+        }
+    }
+}
+
+/// Whether sandboxed commands may use the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkSpec {
+    /// Only a private loopback: no network at all.
+    None,
+    /// The host's network.
+    Host,
+}
+
+/// `[environment.limits]`: per-command resource limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ResourceLimitsSpec {
+    pub cpu_seconds: u64,
+    pub memory_mb: u64,
+    pub processes: u64,
+    pub file_size_mb: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvironmentSpec {
     pub workspace: WorkspaceSpec,
+    /// With `copy:PATH`, skip what `.gitignore` files ignore.
+    pub respect_gitignore: bool,
     pub sandbox: SandboxKind,
+    pub network: NetworkSpec,
+    /// System folders bound read-only inside the sandbox.
+    pub system_paths: Vec<PathBuf>,
+    pub limits: ResourceLimitsSpec,
     /// Variables set for commands (values may come from `${env:…}`).
     pub env: BTreeMap<String, String>,
     /// Names of harness environment variables passed through to commands.
@@ -157,10 +200,70 @@ pub struct VerifySpec {
     pub timeout: Duration,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// `[limits]`: budgets of the whole run, never exceeded. `None` is no limit.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct LimitsSpec {
     #[serde(with = "opt_duration_str")]
     pub max_wall_time: Option<Duration>,
+    pub max_total_tokens: Option<u64>,
+    pub max_input_tokens: Option<u64>,
+    pub max_output_tokens_total: Option<u64>,
+    pub max_cost_usd: Option<f64>,
+    pub max_tool_calls: Option<u64>,
+}
+
+/// `[policy]`: what the agent may do.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PolicySpec {
+    pub commands: CommandRulesSpec,
+    pub paths: PathRulesSpec,
+    pub network: NetworkRulesSpec,
+    pub rate_limits: Vec<RateLimitSpec>,
+}
+
+/// `[policy.commands]`: argv-prefix patterns such as `"cargo test"`, `"rm -rf *"`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CommandRulesSpec {
+    /// With a non-empty allow list, whatever is not allowed is denied.
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+    pub ask: Vec<String>,
+    /// Dangerous options of allowed programs, e.g. `"git -c"`; `None` keeps the defaults.
+    pub deny_options: Option<Vec<String>>,
+}
+
+/// `[policy.paths]`: globs relative to the workspace. `None` keeps the default.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PathRulesSpec {
+    pub read: Option<Vec<String>>,
+    pub write: Option<Vec<String>>,
+    /// Added to the built-in denials (`.env`, `*.pem`, `id_*`, `.git/config` writes).
+    pub deny: Vec<String>,
+}
+
+/// `[policy.network]`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NetworkRulesSpec {
+    /// Hosts `http_request` may reach: exact names, `*.example.com`, or IP addresses.
+    pub allow_hosts: Vec<String>,
+}
+
+/// One `[[policy.rate_limit]]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RateLimitSpec {
+    pub target: RateLimitTarget,
+    pub per_minute: Option<u32>,
+    pub tokens_per_minute: Option<u64>,
+    /// How long a limited call may wait before it is denied.
+    #[serde(with = "duration_str")]
+    pub max_wait: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum RateLimitTarget {
+    Tool(String),
+    Provider(String),
 }
 
 #[derive(Debug, Clone, Serialize)]

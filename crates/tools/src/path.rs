@@ -9,27 +9,37 @@
 //!   workspace root; a dangling symlink is refused because writing through it would create
 //!   its target wherever it points.
 //!
-//! The returned path has every symlink already replaced by its target, and files are
-//! opened with `O_NOFOLLOW` ([`open_read`], [`open_write`]), so a symlink swapped in as the
-//! last component after the check is not followed.
-//!
-//! **Limitation:** checking and opening are separate steps: a process running concurrently
-//! in the workspace could swap a *directory* component for a symlink in between (TOCTOU).
-//! The fix is `openat2(RESOLVE_BENEATH)` on one directory fd, tracked as a later issue; the
-//! `linux` sandbox backend (Landlock) also enforces the boundary in the kernel.
+//! Opening is capability-style: [`open_read`], [`open_write`] and [`open_dir`] open the
+//! workspace root as a directory fd and resolve the *relative* path from it with
+//! `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)`, so the kernel refuses any `..`,
+//! absolute symlink or `/proc` magic link that would leave the workspace — also when a
+//! component is swapped for a symlink between [`resolve_in_workspace`] and the open (a
+//! race). Files are created by opening the parent folder beneath the root (creating
+//! missing folders one `mkdirat` at a time) and then `openat(O_CREAT | O_NOFOLLOW)` of the
+//! last component. [`resolve_in_workspace`] still runs first so that refusals carry a clear
+//! message; the open is what enforces the boundary.
 
 use std::fs;
 use std::io::ErrorKind;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{Mode, OFlags, ResolveFlags};
 
 use crate::ToolError;
 
 /// A path checked to be inside the workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedPath {
-    /// Absolute path to open, symlinks resolved, inside the canonical workspace root.
+    /// Absolute path, symlinks resolved, inside the canonical workspace root. For messages
+    /// and metadata only: opening goes through [`ResolvedPath::root`] and
+    /// [`ResolvedPath::relative`].
     pub absolute: PathBuf,
+    /// Canonical workspace root.
+    pub root: PathBuf,
+    /// The normalised requested path relative to `root` (empty for the root itself); the
+    /// kernel resolves it beneath `root`.
+    pub relative: PathBuf,
     /// The requested path, normalised (`.` and `..` removed), relative to the workspace
     /// root, `/`-separated; `.` for the root itself. Shown to the model.
     pub display: String,
@@ -78,6 +88,7 @@ pub fn resolve_in_workspace(workspace: &Path, requested: &str) -> Result<Resolve
         path: workspace.display().to_string(),
         source,
     })?;
+    let relative: PathBuf = normalized.iter().collect();
     let mut current = root.clone();
     for (index, part) in normalized.iter().enumerate() {
         let candidate = current.join(part);
@@ -87,7 +98,12 @@ pub fn resolve_in_workspace(workspace: &Path, requested: &str) -> Result<Resolve
                 // The rest does not exist yet (a file to create): nothing more to resolve.
                 let mut absolute = candidate;
                 absolute.extend(&normalized[index + 1..]);
-                return Ok(ResolvedPath { absolute, display });
+                return Ok(ResolvedPath {
+                    absolute,
+                    root,
+                    relative,
+                    display,
+                });
             }
             Err(source) => {
                 return Err(ToolError::Io {
@@ -129,6 +145,8 @@ pub fn resolve_in_workspace(workspace: &Path, requested: &str) -> Result<Resolve
     }
     Ok(ResolvedPath {
         absolute: current,
+        root,
+        relative,
         display,
     })
 }
@@ -141,25 +159,133 @@ fn prefix_display(parts: &[&std::ffi::OsStr]) -> String {
         .join("/")
 }
 
-/// Opens an existing file for reading without following a symlink in the last component.
-pub fn open_read(path: &ResolvedPath) -> Result<fs::File, ToolError> {
-    fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&path.absolute)
-        .map_err(ToolError::io("open", &path.display))
+/// How the kernel resolves every path a tool opens: never above the directory fd, never
+/// through a `/proc` magic link.
+fn beneath() -> ResolveFlags {
+    ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS
 }
 
-/// Opens a file for writing (created when missing, truncated when present) without
-/// following a symlink in the last component.
+/// Maps an open error: `EXDEV` (the kernel saw the path leave the root) and `ELOOP` from
+/// a refused magic link are escapes; the rest is I/O.
+fn open_error(
+    action: &'static str,
+    path: &ResolvedPath,
+) -> impl FnOnce(rustix::io::Errno) -> ToolError {
+    let display = path.display.clone();
+    move |errno| {
+        if errno == rustix::io::Errno::XDEV {
+            ToolError::PathEscapesWorkspace { path: display }
+        } else {
+            ToolError::io(action, &display)(std::io::Error::from(errno))
+        }
+    }
+}
+
+/// The workspace root as a directory fd.
+fn open_root(path: &ResolvedPath) -> Result<OwnedFd, ToolError> {
+    rustix::fs::open(
+        &path.root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|errno| ToolError::Io {
+        action: "open the workspace root",
+        path: path.root.display().to_string(),
+        source: std::io::Error::from(errno),
+    })
+}
+
+/// `relative` as an openat2 argument: `.` for the root itself.
+fn relative_or_dot(relative: &Path) -> &Path {
+    if relative.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        relative
+    }
+}
+
+/// Opens an existing file for reading, resolved beneath the workspace root, without
+/// following a symlink in the last component. Opened non-blocking so a FIFO cannot hang
+/// the call (check the type with `metadata()` on the returned file).
+pub fn open_read(path: &ResolvedPath) -> Result<fs::File, ToolError> {
+    let root = open_root(path)?;
+    let fd = rustix::fs::openat2(
+        &root,
+        relative_or_dot(&path.relative),
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+        beneath(),
+    )
+    .map_err(open_error("open", path))?;
+    Ok(fs::File::from(fd))
+}
+
+/// Opens a folder for listing, resolved beneath the workspace root.
+pub fn open_dir(path: &ResolvedPath) -> Result<OwnedFd, ToolError> {
+    let root = open_root(path)?;
+    rustix::fs::openat2(
+        &root,
+        relative_or_dot(&path.relative),
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+        beneath(),
+    )
+    .map_err(open_error("open", path))
+}
+
+/// Opens a file for writing (created when missing, truncated when present). Missing
+/// parent folders are created when `create_parents`; every folder is opened beneath the
+/// workspace root and the file itself with `O_NOFOLLOW` relative to its parent's fd.
+pub fn open_write_with(path: &ResolvedPath, create_parents: bool) -> Result<fs::File, ToolError> {
+    let root = open_root(path)?;
+    let Some(file_name) = path.relative.file_name() else {
+        return Err(ToolError::InvalidInput {
+            message: format!("`{}` is a directory; give the path of a file", path.display),
+        });
+    };
+    let mut parent = root;
+    if let Some(parent_relative) = path.relative.parent() {
+        for component in parent_relative.components() {
+            let name = component.as_os_str();
+            if create_parents {
+                match rustix::fs::mkdirat(&parent, name, Mode::from_raw_mode(0o755)) {
+                    Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                    Err(errno) => {
+                        return Err(ToolError::Io {
+                            action: "create the parent folders of",
+                            path: path.display.clone(),
+                            source: std::io::Error::from(errno),
+                        });
+                    }
+                }
+            }
+            // One component at a time, beneath the previous folder: a symlink here may
+            // only lead to somewhere below it.
+            parent = rustix::fs::openat2(
+                &parent,
+                name,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+                beneath(),
+            )
+            .map_err(open_error("open the parent folder of", path))?;
+        }
+    }
+    // The parent fd is beneath the root; openat of one plain name with O_NOFOLLOW cannot
+    // leave it.
+    let fd = rustix::fs::openat(
+        &parent,
+        file_name,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o644),
+    )
+    .map_err(open_error("open for writing", path))?;
+    Ok(fs::File::from(fd))
+}
+
+/// [`open_write_with`] without creating parent folders.
 pub fn open_write(path: &ResolvedPath) -> Result<fs::File, ToolError> {
-    fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&path.absolute)
-        .map_err(ToolError::io("open for writing", &path.display))
+    open_write_with(path, false)
 }
 
 #[cfg(test)]
@@ -195,6 +321,8 @@ mod tests {
         std::os::unix::fs::symlink(&target, &link).unwrap();
         let resolved = ResolvedPath {
             absolute: link,
+            root: fs::canonicalize(workspace.path()).unwrap(),
+            relative: PathBuf::from("swapped"),
             display: "swapped".to_owned(),
         };
         let read_error = open_read(&resolved).unwrap_err();

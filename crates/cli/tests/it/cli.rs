@@ -109,9 +109,10 @@ fn the_hello_example_runs_offline_and_trace_show_reads_it() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("verified"), "{out:?}");
     assert!(
-        out.stderr.contains("without isolation"),
-        "host warning: {out:?}"
+        !out.stderr.contains("without isolation"),
+        "the example is sandboxed: {out:?}"
     );
+    assert!(out.stdout.contains("sandbox linux"), "{out:?}");
     // The original example is untouched.
     let original = std::fs::read_to_string(copy.join("project/greeting.txt")).unwrap();
     assert!(original.contains("Hello, world!"));

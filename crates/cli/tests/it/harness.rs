@@ -27,6 +27,17 @@ impl Fixture {
     /// `provider` is `openai` or `anthropic`; `agent_extra` is appended to the agent file
     /// (the `[loop]`, `[tools]`… sections the test needs).
     pub fn new(provider: &'static str, stream: bool, script: Value, agent_extra: &str) -> Fixture {
+        Fixture::sandboxed("host", provider, stream, script, agent_extra)
+    }
+
+    /// The same with another sandbox backend (`linux`, `bwrap`).
+    pub fn sandboxed(
+        sandbox: &str,
+        provider: &'static str,
+        stream: bool,
+        script: Value,
+        agent_extra: &str,
+    ) -> Fixture {
         let script: Script = serde_json::from_value(script).expect("valid script");
         let mock = MockLlmThread::start_loopback(script).expect("mock starts");
         let dir = tempfile::tempdir().expect("tempdir");
@@ -49,7 +60,7 @@ task = "Update notes.txt."
 
 [environment]
 workspace = "copy:project"
-sandbox = "host"
+sandbox = "{sandbox}"
 
 {agent_extra}
 "#

@@ -31,6 +31,10 @@ fn assert_edit_run(fixture: &Fixture, stream: bool) {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("completed"), "{out:?}");
     assert!(out.stdout.contains("I updated notes.txt."), "{out:?}");
+    assert!(
+        out.stderr.contains("warning: sandbox = \"host\""),
+        "every host run warns: {out:?}"
+    );
 
     let events = fixture.events();
     let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
@@ -408,4 +412,56 @@ fn sigterm_cancels_the_run_and_kills_its_command() {
     let events = fixture.events();
     assert_eq!(finished(&events)["stop_reason"], "cancelled");
     assert_eq!(processes_with_arg(&marker), Vec::<String>::new());
+}
+
+/// A run in each isolating backend: the shell tool works in the workspace, an attempt to
+/// write outside fails, the host is untouched, and nothing the commands started survives.
+#[test]
+fn sandboxed_runs_work_in_the_workspace_and_nowhere_else() {
+    for sandbox in ["linux", "bwrap"] {
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim.txt");
+        std::fs::write(&victim, "untouched\n").unwrap();
+        let marker = format!("{}.{}", 300, std::process::id());
+        let script = json!({"turns": [
+            {"tool_calls": [{"name": "shell", "arguments": {"command": format!(
+                "echo sandboxed > made.txt; (setsid sleep {marker} &); echo pwned > {} ; cat /proc/1/cmdline | tr '\\0' ' '; echo; id -u",
+                victim.display()
+            )}}]},
+            {"expect": {"last_message_contains": "exit code"}, "text": "Done."}
+        ]});
+        let fixture = Fixture::sandboxed(sandbox, "openai", true, script, TOOLS);
+        let out = fixture.run(&[]);
+        assert_eq!(out.code, 0, "{sandbox}: {out:?}");
+        assert!(
+            !out.stderr.contains("without isolation"),
+            "{sandbox}: {out:?}"
+        );
+        let events = fixture.events();
+        assert_eq!(
+            of_kind(&events, "run_started")[0]["data"]["sandbox"],
+            sandbox
+        );
+        let result = &of_kind(&events, "tool_result")[0]["data"];
+        let output = result["output"].as_str().unwrap();
+        assert_eq!(result["exit_code"], 0, "{sandbox}: {output}");
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "untouched\n",
+            "{sandbox}"
+        );
+        assert!(
+            output.contains("Read-only file system")
+                || output.contains("No such file or directory")
+                || output.contains("Permission denied"),
+            "{sandbox}: {output}"
+        );
+        let diff = std::fs::read_to_string(fixture.run_dir().join("changes.diff")).unwrap();
+        assert!(diff.contains("+sandboxed"), "{sandbox}: {diff}");
+        assert_eq!(
+            processes_with_arg(&marker),
+            Vec::<String>::new(),
+            "{sandbox}"
+        );
+    }
 }

@@ -3,8 +3,12 @@
 // Helpers outside `#[test]` functions panic on purpose: a broken fixture fails the test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bwrap;
+mod escape;
 mod exec;
+mod linux;
 mod workspace;
+mod worktree;
 
 use std::path::Path;
 

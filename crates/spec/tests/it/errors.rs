@@ -47,15 +47,82 @@ fn unknown_key_with_did_you_mean() {
 fn design_keys_not_built_yet() {
     check(
         &format!("{MINIMAL}\n[policy.commands]\nallow = [\"ls\"]\n"),
-        expect![[
-            r#"error: /agents/ci/agent.toml:10:2: `policy` is not supported yet by this version of rein"#
-        ]],
+        expect![[r##"
+            # resolved from /agents/ci/agent.toml (secrets shown as ***)
+            name = "ci-triage"
+            description = ""
+
+            [model]
+            provider = "openai"
+            name = "gpt-4.1-mini"
+            base_url = "https://api.openai.com/v1"
+            # api_key: not set
+            max_output_tokens = 4096
+            stream = true
+            max_attempts = 4
+            request_timeout = "2m"
+
+            [prompt]
+            system = ""
+            task = "Find why the build failed."
+
+            [environment]
+            workspace = "tempdir"
+            respect_gitignore = false
+            sandbox = "linux"
+            network = "none"
+            system_paths = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt"]
+            limits = { cpu_seconds = 60, memory_mb = 2048, processes = 256, file_size_mb = 256 }
+            env = {}
+            env_passthrough = []
+
+            [loop]
+            max_steps = 30
+            step_timeout = "2m"
+            stuck_after = 3
+            tool_output_limit = 16384
+
+            [limits]
+            # max_wall_time: none
+
+            [policy.commands]
+            allow = ["ls"]
+            deny = []
+            ask = []
+            # deny_options: the defaults
+
+            [policy.paths]
+            # read: the default
+            # write: the default
+            deny = []
+
+            [policy.network]
+            allow_hosts = []
+
+            [tools]
+            builtin = []
+
+            [trace]
+            dir = "/agents/ci/.rein"
+        "##]],
     );
     check(
-        &format!("{MINIMAL}\n[environment]\nnetwork = \"none\"\n"),
-        expect![[
-            r#"error: /agents/ci/agent.toml:11:1: `environment.network` is not supported yet by this version of rein"#
-        ]],
+        &format!("{MINIMAL}\n[environment]\nnetwork = \"wifi\"\n"),
+        expect![[r#"
+            error: /agents/ci/agent.toml:11:11: invalid `environment.network`: unknown network `wifi`
+            hint: use "none" (the default) or "host""#]],
+    );
+    check(
+        &format!("{MINIMAL}\n[environment.limits]\nmemory_mb = 0\n"),
+        expect![
+            "error: /agents/ci/agent.toml:11:13: invalid `environment.limits.memory_mb`: must be greater than zero, found 0"
+        ],
+    );
+    check(
+        &format!("{MINIMAL}\n[environment.limits]\nmemroy_mb = 1\n"),
+        expect![[r#"
+            error: /agents/ci/agent.toml:11:1: unknown key `memroy_mb` in [environment.limits]
+            hint: did you mean `memory_mb`?"#]],
     );
 }
 
@@ -156,16 +223,34 @@ fn bad_values() {
         ]],
     );
     check(
-        &format!("{MINIMAL}\n[environment]\nsandbox = \"linux\"\n"),
+        &format!("{MINIMAL}\n[environment]\nsandbox = \"docker\"\n"),
         expect![[r#"
-            error: /agents/ci/agent.toml:11:11: invalid `environment.sandbox`: sandbox `linux` is not available yet
-            hint: use `sandbox = "host"` for now (commands run without isolation)"#]],
+            error: /agents/ci/agent.toml:11:11: invalid `environment.sandbox`: sandbox `docker` is not available yet
+            hint: use "linux" (no daemon needed) or "bwrap""#]],
+    );
+    check(
+        &format!("{MINIMAL}\n[environment]\nsandbox = \"linx\"\n"),
+        expect![[r#"
+            error: /agents/ci/agent.toml:11:11: invalid `environment.sandbox`: unknown sandbox `linx`
+            hint: did you mean `linux`? sandboxes: linux, bwrap, host"#]],
+    );
+    check(
+        &format!("{MINIMAL}\n[environment]\nworkspace = \"worktree:repo\"\n"),
+        expect![[r#"
+            error: /agents/ci/agent.toml:11:13: invalid `environment.workspace`: `worktree:repo` needs a repository and a revision
+            hint: write `worktree:REPO@REV`, e.g. `worktree:.@HEAD`"#]],
+    );
+    check(
+        &format!("{MINIMAL}\n[environment]\nsystem_paths = [\"usr\"]\n"),
+        expect![[r#"
+            error: /agents/ci/agent.toml:11:17: invalid `environment.system_paths`: `usr` is not an absolute path
+            hint: system paths are folders of the host, e.g. "/usr""#]],
     );
     check(
         &format!("{MINIMAL}\n[environment]\nworkspace = \"scratch\"\n"),
         expect![[r#"
             error: /agents/ci/agent.toml:11:13: invalid `environment.workspace`: unknown workspace `scratch`
-            hint: use "tempdir" or "copy:PATH""#]],
+            hint: use "tempdir", "copy:PATH" or "worktree:REPO@REV""#]],
     );
     check(
         &format!("{MINIMAL}\n[loop]\nverify = {{ command = [] }}\n"),
@@ -311,4 +396,58 @@ fn read_error_names_the_file() {
     expect![[r#"cannot read agent file [DIR]/agent.toml: No such file or directory (os error 2)"#]]
         .assert_eq(&message);
     assert!(err.location().is_none());
+}
+
+#[test]
+fn bad_budgets_and_policy_rules() {
+    check(
+        &format!("{MINIMAL}\n[limits]\nmax_cost_usd = 0\n"),
+        expect![
+            "error: /agents/ci/agent.toml:11:16: invalid `limits.max_cost_usd`: must be greater than zero, found 0"
+        ],
+    );
+    check(
+        &format!("{MINIMAL}\n[limits]\nmax_total_tokens = -5\n"),
+        expect![
+            "error: /agents/ci/agent.toml:11:20: invalid `limits.max_total_tokens`: must be greater than zero, found -5"
+        ],
+    );
+    check(
+        &format!("{MINIMAL}\n[policy.commands]\nallow = [\"ls\", \"\"]\n"),
+        expect![
+            "error: /agents/ci/agent.toml:11:16: invalid `policy.commands.allow`: an empty pattern matches nothing"
+        ],
+    );
+    check(
+        &format!("{MINIMAL}\n[policy.comands]\nallow = [\"ls\"]\n"),
+        expect![[r#"
+            error: /agents/ci/agent.toml:10:9: unknown key `comands` in [policy]
+            hint: did you mean `commands`?"#]],
+    );
+    check(
+        &format!(
+            "{MINIMAL}\n[[policy.rate_limit]]\ntool = \"shell\"\nprovider = \"openai\"\nper_minute = 3\n"
+        ),
+        expect![[r#"
+            error: /agents/ci/agent.toml:10:1: invalid `policy.rate_limit`: give exactly one of `tool` or `provider`
+            hint: e.g. `tool = "http_request"` or `provider = "openai"`"#]],
+    );
+    check(
+        &format!("{MINIMAL}\n[[policy.rate_limit]]\ntool = \"shell\"\n"),
+        expect![
+            "error: /agents/ci/agent.toml:10:1: invalid `policy.rate_limit`: a rate limit needs `per_minute` or `tokens_per_minute`"
+        ],
+    );
+    check(
+        &format!("{MINIMAL}\n[[policy.rate_limit]]\nprovider = \"opnai\"\nper_minute = 3\n"),
+        expect![[r#"
+            error: /agents/ci/agent.toml:11:12: invalid `policy.rate_limit.provider`: unknown provider `opnai`
+            hint: providers: openai, anthropic, scripted"#]],
+    );
+    check(
+        &format!("{MINIMAL}\n[policy]\nrate_limit = {{ tool = \"x\" }}\n"),
+        expect![
+            "error: /agents/ci/agent.toml:11:14: `policy.rate_limit` must be an array of tables ([[…]]), found table"
+        ],
+    );
 }

@@ -98,7 +98,11 @@ fn full_example() {
 
             [environment]
             workspace = "copy:/agents/ci/../repo"
+            respect_gitignore = false
             sandbox = "host"
+            network = "none"
+            system_paths = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt"]
+            limits = { cpu_seconds = 60, memory_mb = 2048, processes = 256, file_size_mb = 256 }
             env = { GITHUB_TOKEN = "***", LANG = "C.UTF-8" }
             env_passthrough = ["PATH", "HOME"]
 
@@ -111,6 +115,20 @@ fn full_example() {
 
             [limits]
             max_wall_time = "15m"
+
+            [policy.commands]
+            allow = []
+            deny = []
+            ask = []
+            # deny_options: the defaults
+
+            [policy.paths]
+            # read: the default
+            # write: the default
+            deny = []
+
+            [policy.network]
+            allow_hosts = []
 
             [tools]
             builtin = ["read_file", "list_dir", "grep", "shell"]
@@ -141,7 +159,7 @@ fn full_example_values() {
 fn defaults() {
     check(
         MINIMAL,
-        expect![[r#"
+        expect![[r##"
             # resolved from /agents/ci/agent.toml (secrets shown as ***)
             name = "ci-triage"
             description = ""
@@ -162,7 +180,11 @@ fn defaults() {
 
             [environment]
             workspace = "tempdir"
-            sandbox = "host"
+            respect_gitignore = false
+            sandbox = "linux"
+            network = "none"
+            system_paths = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt"]
+            limits = { cpu_seconds = 60, memory_mb = 2048, processes = 256, file_size_mb = 256 }
             env = {}
             env_passthrough = []
 
@@ -175,12 +197,26 @@ fn defaults() {
             [limits]
             # max_wall_time: none
 
+            [policy.commands]
+            allow = []
+            deny = []
+            ask = []
+            # deny_options: the defaults
+
+            [policy.paths]
+            # read: the default
+            # write: the default
+            deny = []
+
+            [policy.network]
+            allow_hosts = []
+
             [tools]
             builtin = []
 
             [trace]
             dir = "/agents/ci/.rein"
-        "#]],
+        "##]],
     );
 }
 

@@ -79,16 +79,15 @@ impl Tool for EditFileTool {
         run_blocking(NAME, move || {
             let path = resolve_in_workspace(&workspace, &arguments.path)?;
             let display = &path.display;
-            let metadata =
-                std::fs::metadata(&path.absolute).map_err(ToolError::io("inspect", display))?;
+            let mut file = open_read(&path)?;
+            let metadata = file.metadata().map_err(ToolError::io("inspect", display))?;
             if !metadata.is_file() {
                 return Err(ToolError::InvalidInput {
                     message: format!("`{display}` is not a regular file; give the path of a file"),
                 });
             }
             let mut bytes = Vec::new();
-            open_read(&path)?
-                .read_to_end(&mut bytes)
+            file.read_to_end(&mut bytes)
                 .map_err(ToolError::io("read", display))?;
             let content = String::from_utf8(bytes).map_err(|_| ToolError::InvalidInput {
                 message: format!("`{display}` is not UTF-8 text; edit_file edits text files only"),

@@ -5,7 +5,9 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use super::{parse_arguments, run_blocking};
-use crate::path::resolve_in_workspace;
+use std::os::fd::AsRawFd;
+
+use crate::path::{open_dir, resolve_in_workspace};
 use crate::{Tool, ToolContext, ToolError, ToolOutput};
 
 const NAME: &str = "list_dir";
@@ -70,19 +72,23 @@ impl Tool for ListDirTool {
             let requested = arguments.path.as_deref().unwrap_or(".");
             let path = resolve_in_workspace(&workspace, requested)?;
             let display = &path.display;
-            let metadata =
-                std::fs::metadata(&path.absolute).map_err(ToolError::io("inspect", display))?;
-            if !metadata.is_dir() {
-                return Err(ToolError::InvalidInput {
-                    message: format!(
-                        "`{display}` is not a directory; use read_file to read a file"
-                    ),
-                });
-            }
+            let directory = match open_dir(&path) {
+                Ok(directory) => directory,
+                Err(ToolError::Io { source, .. })
+                    if source.raw_os_error() == Some(libc::ENOTDIR) =>
+                {
+                    return Err(ToolError::InvalidInput {
+                        message: format!(
+                            "`{display}` is not a directory; use read_file to read a file"
+                        ),
+                    });
+                }
+                Err(error) => return Err(error),
+            };
+            // Listed through our own fd (opened beneath the workspace), not by path.
+            let fd_path = format!("/proc/self/fd/{}", directory.as_raw_fd());
             let mut entries: Vec<(String, String)> = Vec::new();
-            for entry in
-                std::fs::read_dir(&path.absolute).map_err(ToolError::io("list", display))?
-            {
+            for entry in std::fs::read_dir(&fd_path).map_err(ToolError::io("list", display))? {
                 let entry = entry.map_err(ToolError::io("list", display))?;
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let file_type = entry

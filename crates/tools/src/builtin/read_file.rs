@@ -104,7 +104,9 @@ fn read_lines(
         _ => {}
     }
     let display = &path.display;
-    let metadata = std::fs::metadata(&path.absolute).map_err(ToolError::io("inspect", display))?;
+    // Opened first (beneath the workspace), then inspected: what is checked is what is read.
+    let file = open_read(path)?;
+    let metadata = file.metadata().map_err(ToolError::io("inspect", display))?;
     if metadata.is_dir() {
         return Err(ToolError::InvalidInput {
             message: format!("`{display}` is a directory; use list_dir to see its entries"),
@@ -116,7 +118,6 @@ fn read_lines(
             message: format!("`{display}` is not a regular file"),
         });
     }
-    let file = open_read(path)?;
     let mut reader = BufReader::new(file);
     let sniff = reader.fill_buf().map_err(ToolError::io("read", display))?;
     if looks_binary(sniff) {

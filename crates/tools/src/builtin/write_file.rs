@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use super::{parse_arguments, run_blocking};
-use crate::path::{open_write, resolve_in_workspace};
+use crate::path::{open_write_with, resolve_in_workspace};
 use crate::{Tool, ToolContext, ToolError, ToolOutput};
 
 const NAME: &str = "write_file";
@@ -78,12 +78,9 @@ impl Tool for WriteFileTool {
                     message: format!("`{display}` is a directory; give the path of a file"),
                 });
             }
+            // For the message only; the open below is what enforces the boundary.
             let existed = path.absolute.exists();
-            if let Some(parent) = path.absolute.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(ToolError::io("create the parent folders of", display))?;
-            }
-            let mut file = open_write(&path)?;
+            let mut file = open_write_with(&path, true)?;
             file.write_all(arguments.content.as_bytes())
                 .map_err(ToolError::io("write", display))?;
             let n_bytes = arguments.content.len();

@@ -1,0 +1,348 @@
+//! Command rules: `[policy.commands] allow / deny / ask / deny_options / allow_env`.
+//!
+//! [`CommandPolicy::check`] parses a shell command line ([`parse`]), finds every program it
+//! would run with wrappers unwrapped ([`analyze`]), and checks each one:
+//!
+//! 1. assignments (`FOO=1 cmd`, `env FOO=1 cmd`, `export FOO=1`) only to `allow_env` names;
+//! 2. `deny` patterns (loose match; uncertain counts) → deny;
+//! 3. `deny_options` rules (uncertain counts) → deny;
+//! 4. `ask` patterns (loose match; uncertain counts) → ask;
+//! 5. with an `allow` list, an invocation no allow pattern matches for certain → deny.
+//!
+//! The line's decision is the strictest of its invocations' (deny beats ask beats allow).
+//! A line that cannot be fully decomposed is denied as a whole.
+
+pub mod analyze;
+pub mod parse;
+pub mod pattern;
+
+use std::collections::HashMap;
+
+use crate::Decision;
+use crate::PolicyError;
+use analyze::Invocation;
+use parse::{RedirectKind, Word};
+use pattern::{CommandPattern, EnvName, Match, OptionRule};
+
+pub use pattern::{default_allow_env, default_deny_options};
+
+/// The rule name of every refusal of the parser.
+pub const PARSER_RULE: &str = "parser: cannot be proven safe";
+
+/// The rule name when an allow list exists and nothing in it matched.
+pub const NOT_ALLOWED_RULE: &str = "default: not in allow list";
+
+/// `[policy.commands]` as the user wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRulesConfig {
+    /// Empty: every command not denied is allowed.
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+    pub ask: Vec<String>,
+    /// Defaults to [`default_deny_options`].
+    pub deny_options: Vec<String>,
+    /// Defaults to [`default_allow_env`].
+    pub allow_env: Vec<String>,
+}
+
+impl Default for CommandRulesConfig {
+    fn default() -> CommandRulesConfig {
+        CommandRulesConfig {
+            allow: Vec::new(),
+            deny: Vec::new(),
+            ask: Vec::new(),
+            deny_options: default_deny_options(),
+            allow_env: default_allow_env(),
+        }
+    }
+}
+
+/// Compiled command rules.
+#[derive(Debug, Clone)]
+pub struct CommandPolicy {
+    allow: Vec<CommandPattern>,
+    deny: Vec<CommandPattern>,
+    ask: Vec<CommandPattern>,
+    deny_options: Vec<OptionRule>,
+    /// Indices into `deny_options` by program name; rules whose program has a `*` are in
+    /// `options_for_any_program`.
+    options_by_program: HashMap<String, Vec<usize>>,
+    options_for_any_program: Vec<usize>,
+    allow_env: Vec<EnvName>,
+}
+
+/// One program a command line would run, and what the rules say about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecomposedCommand {
+    /// Empty for a bare assignment.
+    pub argv: Vec<Word>,
+    /// `NAME=value` given to this command.
+    pub assignments: Vec<String>,
+    /// The wrapper that runs it (`sudo`, `xargs`, `sh`, `find`…).
+    pub via: Option<String>,
+    pub decision: Decision,
+}
+
+/// A redirection's target, for path rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectTarget {
+    pub kind: RedirectKind,
+    /// The path as written (after quote removal when `known`).
+    pub path: String,
+    /// False when the target is only known at run time (`> $F`, `> *.txt`, `> ~/x`).
+    pub known: bool,
+}
+
+/// The answer for a whole command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandDecision {
+    pub decision: Decision,
+    /// Every program that would run, wrappers and what they run included. Empty when the
+    /// line was refused by the parser.
+    pub commands: Vec<DecomposedCommand>,
+    /// Redirections to or from a file (not `2>&1`, here-strings or here-documents).
+    pub redirects: Vec<RedirectTarget>,
+    /// `cd`, `pushd` or `popd` appears in the line.
+    pub changes_directory: bool,
+}
+
+impl DecomposedCommand {
+    /// The argv as a command line would show it.
+    pub fn display(&self) -> String {
+        let mut parts = self.assignments.clone();
+        parts.push(render_argv(&self.argv));
+        parts.join(" ").trim().to_string()
+    }
+}
+
+fn rule_name(section: &str, index: usize, source: &str) -> String {
+    format!("policy.commands.{section}[{index}] \"{source}\"")
+}
+
+fn render_argv(argv: &[Word]) -> String {
+    argv.iter().map(Word::display).collect::<Vec<_>>().join(" ")
+}
+
+impl CommandPolicy {
+    pub fn new(config: &CommandRulesConfig) -> Result<CommandPolicy, PolicyError> {
+        fn patterns(section: &str, list: &[String]) -> Result<Vec<CommandPattern>, PolicyError> {
+            list.iter()
+                .enumerate()
+                .map(|(i, source)| {
+                    CommandPattern::parse(&format!("policy.commands.{section}[{i}]"), source)
+                })
+                .collect()
+        }
+        let deny_options: Vec<OptionRule> = config
+            .deny_options
+            .iter()
+            .enumerate()
+            .map(|(i, source)| {
+                OptionRule::parse(&format!("policy.commands.deny_options[{i}]"), source)
+            })
+            .collect::<Result<_, _>>()?;
+        let mut options_by_program: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut options_for_any_program = Vec::new();
+        for (i, rule) in deny_options.iter().enumerate() {
+            if rule.program().contains('*') {
+                options_for_any_program.push(i);
+            } else {
+                options_by_program
+                    .entry(rule.program().to_string())
+                    .or_default()
+                    .push(i);
+            }
+        }
+        Ok(CommandPolicy {
+            allow: patterns("allow", &config.allow)?,
+            deny: patterns("deny", &config.deny)?,
+            ask: patterns("ask", &config.ask)?,
+            deny_options,
+            options_by_program,
+            options_for_any_program,
+            allow_env: config
+                .allow_env
+                .iter()
+                .enumerate()
+                .map(|(i, source)| {
+                    EnvName::parse(&format!("policy.commands.allow_env[{i}]"), source)
+                })
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    pub fn allow(&self) -> &[CommandPattern] {
+        &self.allow
+    }
+
+    pub fn deny(&self) -> &[CommandPattern] {
+        &self.deny
+    }
+
+    pub fn ask(&self) -> &[CommandPattern] {
+        &self.ask
+    }
+
+    pub fn deny_options(&self) -> &[OptionRule] {
+        &self.deny_options
+    }
+
+    pub fn allow_env(&self) -> &[EnvName] {
+        &self.allow_env
+    }
+
+    /// Decide about a whole shell command line.
+    pub fn check(&self, command_line: &str) -> CommandDecision {
+        let analysis = match analyze::analyze(command_line) {
+            Ok(analysis) => analysis,
+            Err(refusal) => {
+                return CommandDecision {
+                    decision: Decision::deny(
+                        format!("cannot be proven safe: {refusal}"),
+                        PARSER_RULE,
+                    ),
+                    commands: Vec::new(),
+                    redirects: Vec::new(),
+                    changes_directory: false,
+                };
+            }
+        };
+        let commands: Vec<DecomposedCommand> = analysis
+            .invocations
+            .iter()
+            .map(|invocation| DecomposedCommand {
+                argv: invocation.argv.clone(),
+                assignments: invocation
+                    .assignments
+                    .iter()
+                    .map(|(name, value)| format!("{name}={}", value.display()))
+                    .collect(),
+                via: invocation.via.clone(),
+                decision: self.check_invocation(invocation),
+            })
+            .collect();
+        let mut decision = if commands.is_empty() {
+            Decision::deny("the command line runs nothing", PARSER_RULE)
+        } else {
+            Decision::Allow
+        };
+        for command in &commands {
+            decision = decision.stricter(command.decision.clone());
+        }
+        let redirects = analysis
+            .redirects
+            .iter()
+            .filter(|redirect| {
+                matches!(
+                    redirect.kind,
+                    RedirectKind::Read | RedirectKind::Write | RedirectKind::ReadWrite
+                )
+            })
+            .map(|redirect| RedirectTarget {
+                kind: redirect.kind,
+                path: redirect.target.text.clone(),
+                known: redirect.target.known,
+            })
+            .collect();
+        CommandDecision {
+            decision,
+            commands,
+            redirects,
+            changes_directory: analysis.changes_directory,
+        }
+    }
+
+    fn check_invocation(&self, invocation: &Invocation) -> Decision {
+        for (name, _) in &invocation.assignments {
+            if !self.allow_env.iter().any(|allowed| allowed.matches(name)) {
+                return Decision::deny(
+                    format!(
+                        "setting `{name}` can change what a program runs; it is not in policy.commands.allow_env"
+                    ),
+                    "policy.commands.allow_env",
+                );
+            }
+        }
+        let argv = &invocation.argv;
+        if argv.is_empty() {
+            return Decision::Allow;
+        }
+        let shown = || render_argv(argv);
+        let appended = invocation.appended_unknown;
+        let uncertain_note = |matched: Match| {
+            if matched == Match::Maybe {
+                " (it may match: some arguments are only known at run time)"
+            } else {
+                ""
+            }
+        };
+        for (i, pattern) in self.deny.iter().enumerate() {
+            let matched = pattern.matches_loose(argv, appended);
+            if matched != Match::No {
+                return Decision::deny(
+                    format!("`{}` is denied{}", shown(), uncertain_note(matched)),
+                    rule_name("deny", i, pattern.source()),
+                );
+            }
+        }
+        let program = pattern::basename(&argv[0].text);
+        let mut option_rules: Vec<usize> = self
+            .options_by_program
+            .get(program)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .chain(&self.options_for_any_program)
+            .copied()
+            .collect();
+        option_rules.sort_unstable();
+        for i in option_rules {
+            let rule = &self.deny_options[i];
+            let matched = rule.matches(argv, appended);
+            if matched != Match::No {
+                return Decision::deny(
+                    format!(
+                        "`{}` uses `{}`, which can run other commands or write outside the rules{}",
+                        shown(),
+                        rule.source(),
+                        uncertain_note(matched)
+                    ),
+                    rule_name("deny_options", i, rule.source()),
+                );
+            }
+        }
+        for (i, pattern) in self.ask.iter().enumerate() {
+            let matched = pattern.matches_loose(argv, appended);
+            if matched != Match::No {
+                return Decision::ask(
+                    format!("`{}` needs approval{}", shown(), uncertain_note(matched)),
+                    rule_name("ask", i, pattern.source()),
+                );
+            }
+        }
+        // `set` with the options analysis let through only changes shell options.
+        let shell_options_only = argv.len() > 1 && argv[0].known && argv[0].text == "set";
+        if self.allow.is_empty() || shell_options_only {
+            return Decision::Allow;
+        }
+        let mut uncertain = false;
+        for pattern in &self.allow {
+            match pattern.matches_prefix(argv, appended) {
+                Match::Yes => return Decision::Allow,
+                Match::Maybe => uncertain = true,
+                Match::No => {}
+            }
+        }
+        Decision::deny(
+            if uncertain {
+                format!(
+                    "`{}` is not in policy.commands.allow for certain: some arguments are only known at run time",
+                    shown()
+                )
+            } else {
+                format!("`{}` is not in policy.commands.allow", shown())
+            },
+            NOT_ALLOWED_RULE,
+        )
+    }
+}
