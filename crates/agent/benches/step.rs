@@ -142,6 +142,7 @@ fn direct_per_call(
         sandbox: Arc::new(HostSandbox::new()),
         env: [("PATH".to_owned(), "/usr/bin:/bin".to_owned())].into(),
         timeout: Duration::from_secs(30),
+        network: None,
     };
     let model = InstantModel {
         n_steps: n_calls,

@@ -6,10 +6,8 @@
 pub enum AgentError {
     #[error("cannot prepare the workspace: {0}")]
     Workspace(#[source] rein_sandbox::SandboxError),
-    #[error(
-        "`{key}` is accepted in agent files but not enforced by this build yet; remove it rather than run without it"
-    )]
-    NotEnforced { key: &'static str },
+    #[error("invalid policy: {0}")]
+    Policy(#[source] rein_policy::PolicyError),
     #[error("cannot start the sandbox: {0}")]
     Sandbox(#[source] rein_sandbox::SandboxError),
     #[error("cannot set up the model: {0}")]

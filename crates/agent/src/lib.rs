@@ -14,10 +14,12 @@
 
 mod cancel;
 mod error;
+mod guard;
 mod run;
 mod stop;
 
 pub use cancel::{CancelHandle, CancelSignal, cancel_pair};
 pub use error::AgentError;
+pub use guard::{ApprovalAnswer, ApprovalRequest, Approver, FixedApprover, policy_config};
 pub use run::{RunOptions, RunOutcome, run_agent, sandbox_policy};
 pub use stop::StopReason;

@@ -5,19 +5,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rein_model::{Message, Model, ModelEvent, Request, ToolCall, ToolSpec, Usage};
-use rein_policy::{Budget, BudgetVerdict};
+use rein_policy::{LimitKind, Limits};
 use rein_sandbox::{
     BwrapSandbox, CopyOptions, ExecRequest, HelperProgram, HostSandbox, LinuxSandbox, NetworkMode,
     ResourceLimits, Sandbox, SandboxPolicy, Workspace,
 };
 use rein_spec::spec::{AgentSpec, NetworkSpec, SandboxKind, WorkspaceSpec};
-use rein_tools::{OutcomeKind, ToolContext, Toolbox};
+use rein_tools::{ToolContext, Toolbox};
 use rein_trace::{
     EventData, Listener, ModelAttemptFailed, ModelRequest, ModelResponse, Redactor, RunFinished,
     RunStarted, ToolCallEvent, ToolCallRecord, ToolResult, TraceUsage, TraceWriter, VerifyResult,
     WorkspaceChanges,
 };
 
+use crate::guard::{Approver, FixedApprover, Guard, ModelCallRefusal};
 use crate::{AgentError, CancelSignal, StopReason};
 
 /// PATH given to commands when the spec sets none.
@@ -37,6 +38,10 @@ pub struct RunOptions {
     /// How to start rein's sandbox helper (the `linux` backend's supervisor): the `rein`
     /// binary with [`rein_sandbox::HELPER_ARG`]. Required for `sandbox = "linux"`.
     pub sandbox_helper: Option<HelperProgram>,
+    /// Budgets given for this run only (`--max-cost`…); the stricter of file and flag wins.
+    pub limits: Limits,
+    /// Who answers `ask` decisions; `None` denies them (`--approve never`).
+    pub approver: Option<Arc<dyn Approver>>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -58,6 +63,8 @@ impl Default for RunOptions {
             host_env: BTreeMap::new(),
             keep_workspace: false,
             sandbox_helper: None,
+            limits: Limits::default(),
+            approver: None,
         }
     }
 }
@@ -89,9 +96,13 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
         host_env,
         keep_workspace,
         sandbox_helper,
+        limits,
+        approver,
     } = options;
 
-    refuse_unenforced(&spec)?;
+    let approver = approver.unwrap_or_else(|| Arc::new(FixedApprover(false)));
+    let guard = Guard::new(&spec, &limits, approver)?;
+    let network_guard = PolicyNetworkGuard::new(&spec)?;
     let model = match model {
         Some(model) => model,
         None => rein_model::build_model(&spec.model).map_err(AgentError::Model)?,
@@ -122,6 +133,7 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
         sandbox: sandbox.clone(),
         env,
         timeout: spec.loop_.step_timeout,
+        network: Some(Arc::new(network_guard)),
     };
 
     trace.emit(
@@ -144,10 +156,7 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
         trace,
         cancel,
         started_at,
-        budget: Budget {
-            max_steps: spec.loop_.max_steps,
-            max_wall_time: spec.limits.max_wall_time,
-        },
+        guard,
         request: Request {
             system: spec.prompt.system.clone(),
             messages: vec![Message::User {
@@ -243,38 +252,36 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
     })
 }
 
-/// Guardrails the loop does not enforce yet must not be silently ignored.
-fn refuse_unenforced(spec: &AgentSpec) -> Result<(), AgentError> {
-    let limits = &spec.limits;
-    let policy = &spec.policy;
-    let checks: [(&'static str, bool); 9] = [
-        ("limits.max_total_tokens", limits.max_total_tokens.is_some()),
-        ("limits.max_input_tokens", limits.max_input_tokens.is_some()),
-        (
-            "limits.max_output_tokens_total",
-            limits.max_output_tokens_total.is_some(),
-        ),
-        ("limits.max_cost_usd", limits.max_cost_usd.is_some()),
-        ("limits.max_tool_calls", limits.max_tool_calls.is_some()),
-        (
-            "policy.commands",
-            !policy.commands.allow.is_empty()
-                || !policy.commands.deny.is_empty()
-                || !policy.commands.ask.is_empty()
-                || policy.commands.deny_options.is_some(),
-        ),
-        (
-            "policy.paths",
-            policy.paths.read.is_some()
-                || policy.paths.write.is_some()
-                || !policy.paths.deny.is_empty(),
-        ),
-        ("policy.network", !policy.network.allow_hosts.is_empty()),
-        ("policy.rate_limit", !policy.rate_limits.is_empty()),
-    ];
-    match checks.into_iter().find(|(_, set)| *set) {
-        Some((key, _)) => Err(AgentError::NotEnforced { key }),
-        None => Ok(()),
+/// The network rules of the spec, as the tools ask them at connection time.
+#[derive(Debug)]
+struct PolicyNetworkGuard(rein_policy::NetworkPolicy);
+
+impl PolicyNetworkGuard {
+    fn new(spec: &AgentSpec) -> Result<Self, AgentError> {
+        let config = rein_policy::NetworkRulesConfig {
+            allow_hosts: spec.policy.network.allow_hosts.clone(),
+        };
+        rein_policy::NetworkPolicy::new(&config)
+            .map(Self)
+            .map_err(AgentError::Policy)
+    }
+}
+
+fn decision_result(decision: rein_policy::Decision) -> Result<(), String> {
+    match decision {
+        rein_policy::Decision::Allow => Ok(()),
+        rein_policy::Decision::Deny { reason, rule }
+        | rein_policy::Decision::Ask { reason, rule } => Err(format!("{reason} [{rule}]")),
+    }
+}
+
+impl rein_tools::NetworkGuard for PolicyNetworkGuard {
+    fn check_host(&self, host: &str) -> Result<(), String> {
+        decision_result(self.0.check_host(host))
+    }
+
+    fn check_address(&self, host: &str, ip: std::net::IpAddr) -> Result<(), String> {
+        decision_result(self.0.check_address(host, ip))
     }
 }
 
@@ -377,7 +384,7 @@ struct Run<'a> {
     trace: TraceWriter,
     cancel: CancelSignal,
     started_at: Instant,
-    budget: Budget,
+    guard: Guard,
     /// The conversation so far, kept as the next request: appended to, never rebuilt.
     request: Request,
     /// Messages already sent in an earlier request (for `model_request.new_messages`).
@@ -413,17 +420,21 @@ impl Run<'_> {
             if self.cancel.is_cancelled() {
                 return Ok(End::new(StopReason::Cancelled, "cancelled by a signal"));
             }
-            match self.budget.check(self.steps, self.started_at.elapsed()) {
-                BudgetVerdict::Continue => {}
-                BudgetVerdict::MaxSteps { max_steps } => {
-                    return Ok(End::new(
+            if let Err(exhausted) = self.guard.check_step(self.started_at.elapsed()) {
+                return Ok(match exhausted.which {
+                    LimitKind::Steps => End::new(
                         StopReason::MaxSteps,
-                        format!("reached max_steps ({max_steps}) without a final answer"),
-                    ));
-                }
-                BudgetVerdict::WallTime { limit } => {
-                    return Ok(End::new(StopReason::Timeout, wall_time_message(limit)));
-                }
+                        format!(
+                            "reached max_steps ({}) without a final answer",
+                            exhausted.limit
+                        ),
+                    ),
+                    LimitKind::WallTime => End::new(
+                        StopReason::Timeout,
+                        wall_time_message(Duration::from_millis(exhausted.limit)),
+                    ),
+                    _ => End::new(StopReason::BudgetExhausted, exhausted.to_string()),
+                });
             }
             self.steps += 1;
             let result = self.step().await?;
@@ -438,7 +449,7 @@ impl Run<'_> {
     /// run's wall time. The flag says whether the wall time is the tighter bound.
     fn action_deadline(&self) -> (Duration, bool) {
         let step_timeout = self.spec.loop_.step_timeout;
-        match self.budget.wall_time_left(self.started_at.elapsed()) {
+        match self.guard.wall_time_left(self.started_at.elapsed()) {
             Some(left) if left < step_timeout => (left, true),
             _ => (step_timeout, false),
         }
@@ -464,6 +475,25 @@ impl Run<'_> {
                 new_messages,
             }),
         )?;
+
+        // guard: rate limit and the worst case of the call must fit the budgets
+        let model_id = self.model.id();
+        let reservation = match self
+            .guard
+            .before_model_call(&self.request, &model_id, &mut self.trace, step)
+            .await?
+        {
+            Ok(reservation) => reservation,
+            Err(ModelCallRefusal::Budget(exhausted)) => {
+                return Ok(StepResult::End(End::new(
+                    StopReason::BudgetExhausted,
+                    format!("the next model call does not fit the budget: {exhausted}"),
+                )));
+            }
+            Err(ModelCallRefusal::RateLimited(reason)) => {
+                return Ok(StepResult::End(End::new(StopReason::Denied, reason)));
+            }
+        };
 
         // decide
         let (deadline, wall_bound) = self.action_deadline();
@@ -520,7 +550,13 @@ impl Run<'_> {
             }
             Some(Err(_elapsed)) => {
                 let message = if wall_bound {
-                    wall_time_message(self.budget.max_wall_time.unwrap_or(deadline))
+                    wall_time_message(
+                        self.guard
+                            .budget()
+                            .limits()
+                            .max_wall_time
+                            .unwrap_or(deadline),
+                    )
                 } else {
                     format!(
                         "the model call took longer than step_timeout ({})",
@@ -537,8 +573,9 @@ impl Run<'_> {
             }
             Some(Ok(Ok(response))) => response,
         };
+        self.guard.after_model_call(reservation, &response);
         self.usage.add(&response.usage);
-        self.cost_usd += response.cost_usd.unwrap_or(0.0);
+        self.cost_usd = self.guard.budget().spent().cost_usd();
         self.trace.emit(
             step,
             EventData::ModelResponse(ModelResponse {
@@ -607,6 +644,15 @@ impl Run<'_> {
                     call.name, self.n_repeats
                 ));
             }
+            if let Err(exhausted) =
+                self.guard
+                    .check_tool_call(&call.name, &call.id, &mut self.trace, step)?
+            {
+                return Ok(StepResult::End(End::new(
+                    StopReason::BudgetExhausted,
+                    format!("the model asked for one tool call too many: {exhausted}"),
+                )));
+            }
             match self.execute(call).await? {
                 Some(result) => self.request.messages.push(result),
                 None => {
@@ -637,18 +683,39 @@ impl Run<'_> {
         let (deadline, _) = self.action_deadline();
         let mut context = self.context.clone();
         context.timeout = deadline;
-        let invoke = self.toolbox.invoke(&call.name, &call.arguments, &context);
-        let mut cancel = self.cancel.clone();
-        let outcome = tokio::select! {
-            outcome = tokio::time::timeout(deadline + Duration::from_secs(1), invoke) => outcome,
-            () = cancel.cancelled() => return Ok(None),
+        let outcome = match self.toolbox.prepare(&call.name, &call.arguments) {
+            Err(outcome) => Ok(outcome),
+            Ok(prepared) => {
+                let refusal = self
+                    .guard
+                    .check_tool_actions(
+                        &self.context.workspace,
+                        &call.name,
+                        &call.id,
+                        &prepared.actions,
+                        &mut self.trace,
+                        self.steps,
+                    )
+                    .await?;
+                match refusal {
+                    Some(message) => Ok(self.toolbox.denied(message)),
+                    None => {
+                        let run = self.toolbox.run(prepared, &context);
+                        let mut cancel = self.cancel.clone();
+                        tokio::select! {
+                            outcome = tokio::time::timeout(deadline + Duration::from_secs(1), run) => outcome,
+                            () = cancel.cancelled() => return Ok(None),
+                        }
+                    }
+                }
+            }
         };
         let (raw_content, is_error, exit_code, outcome_name, truncated_bytes) = match outcome {
             Ok(outcome) => (
                 outcome.content,
                 outcome.is_error,
                 outcome.exit_code,
-                outcome_name(outcome.kind).to_owned(),
+                outcome.kind.as_str().to_owned(),
                 outcome.truncated_bytes,
             ),
             Err(_) => (
@@ -799,16 +866,6 @@ impl Run<'_> {
             },
         )?;
         Ok(())
-    }
-}
-
-/// The trace name of a tool outcome.
-fn outcome_name(kind: OutcomeKind) -> &'static str {
-    match kind {
-        OutcomeKind::Ok => "ok",
-        OutcomeKind::ToolFailed => "tool_failed",
-        OutcomeKind::InvalidArguments => "invalid_arguments",
-        OutcomeKind::UnknownTool => "unknown_tool",
     }
 }
 

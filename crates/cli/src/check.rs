@@ -27,6 +27,17 @@ pub fn check(args: CheckArgs) -> Result<i32, CliError> {
         spec.name
     );
     text.push_str(&spec.to_display_toml());
+    let policy = rein_policy::Policy::new(&rein_agent::policy_config(
+        &spec,
+        &rein_policy::Limits::default(),
+    ))
+    .map_err(|err| CliError::new(exit::INVALID_INPUT, format!("invalid policy: {err}")))?;
+    text.push_str("\n# effective policy\n");
+    for line in policy.to_string().lines() {
+        text.push_str("# ");
+        text.push_str(line);
+        text.push('\n');
+    }
     text.push_str("\n# isolation on this host\n");
     let isolation = isolation(&spec);
     match &isolation {

@@ -43,7 +43,7 @@ impl From<rein_spec::SpecError> for CliError {
 impl From<rein_agent::AgentError> for CliError {
     fn from(err: rein_agent::AgentError) -> Self {
         let code = match err {
-            rein_agent::AgentError::NotEnforced { .. } => INVALID_INPUT,
+            rein_agent::AgentError::Policy(_) => INVALID_INPUT,
             _ => ENVIRONMENT,
         };
         CliError::new(code, err.to_string())

@@ -3,6 +3,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
+mod approve;
 mod check;
 mod exit;
 mod mock;

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rein_agent::{RunOptions, cancel_pair};
 use rein_spec::spec::{AgentSpec, SandboxKind};
@@ -27,6 +28,57 @@ pub struct RunArgs {
     /// Keep the workspace folder after the run and print where it is.
     #[arg(long)]
     pub keep_workspace: bool,
+    /// Cost budget of this run in US dollars (the stricter of file and flag wins).
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
+    /// Token budget of this run, input and output together.
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u64>,
+    /// Most model turns of this run.
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<u32>,
+    /// Most tool calls of this run.
+    #[arg(long, value_name = "N")]
+    pub max_tool_calls: Option<u32>,
+    /// Wall-time budget of this run, e.g. `90s`, `10m`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_wall_time: Option<std::time::Duration>,
+    /// Who answers actions the policy marks `ask` when there is no terminal to prompt:
+    /// `never` (deny them; the default) or `always` (approve them).
+    #[arg(long, value_enum)]
+    pub approve: Option<ApproveMode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApproveMode {
+    Never,
+    Always,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|err| format!("`{text}` is not a duration: {err}"))
+}
+
+impl RunArgs {
+    /// Budgets given on the command line.
+    fn limits(&self) -> Result<rein_policy::Limits, CliError> {
+        if let Some(cost) = self.max_cost
+            && !(cost.is_finite() && cost > 0.0)
+        {
+            return Err(CliError::new(
+                crate::exit::INVALID_INPUT,
+                format!("--max-cost must be a positive number of dollars, not {cost}"),
+            ));
+        }
+        Ok(rein_policy::Limits {
+            max_steps: self.max_steps,
+            max_total_tokens: self.max_tokens,
+            max_cost_usd: self.max_cost,
+            max_wall_time: self.max_wall_time,
+            max_tool_calls: self.max_tool_calls,
+            ..rein_policy::Limits::default()
+        })
+    }
 }
 
 /// Load and validate a spec with the CLI's variables, model override and environment.
@@ -52,7 +104,19 @@ pub fn run(args: RunArgs) -> Result<i32, CliError> {
     } else {
         ProgressMode::Lines
     };
-    let max_steps = spec.loop_.max_steps;
+    let max_steps = match args.max_steps {
+        Some(flag) => flag.min(spec.loop_.max_steps),
+        None => spec.loop_.max_steps,
+    };
+    let limits = args.limits()?;
+    let approver: Arc<dyn rein_agent::Approver> = match args.approve {
+        Some(ApproveMode::Always) => Arc::new(rein_agent::FixedApprover(true)),
+        Some(ApproveMode::Never) => Arc::new(rein_agent::FixedApprover(false)),
+        None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
+            Arc::new(crate::approve::TerminalApprover::new())
+        }
+        None => Arc::new(rein_agent::FixedApprover(false)),
+    };
     let runtime = crate::runtime()?;
     let outcome = runtime.block_on(async move {
         let (cancel_handle, cancel) = cancel_pair();
@@ -64,6 +128,8 @@ pub fn run(args: RunArgs) -> Result<i32, CliError> {
             host_env: std::env::vars().collect::<BTreeMap<_, _>>(),
             keep_workspace: args.keep_workspace,
             sandbox_helper: sandbox_helper(),
+            limits,
+            approver: Some(approver),
         };
         rein_agent::run_agent(spec, options).await
     });

@@ -256,6 +256,10 @@ impl AgentSpec {
             Some(options) => w.line("deny_options", w.strings(options)),
             None => w.out.push_str("# deny_options: the defaults\n"),
         }
+        match &p.commands.allow_env {
+            Some(names) => w.line("allow_env", w.strings(names)),
+            None => w.out.push_str("# allow_env: the defaults\n"),
+        }
         w.header("policy.paths");
         match &p.paths.read {
             Some(read) => w.line("read", w.strings(read)),

@@ -45,6 +45,7 @@ pub const BUILTIN_TOOLS: &[&str] = &[
     "list_dir",
     "grep",
     "shell",
+    "http_request",
 ];
 
 /// The file name looked for when [`load_agent`] is given a folder.

@@ -50,6 +50,7 @@ pub struct RawCommandRules {
     pub deny: Option<Spanned<Vec<RawString>>>,
     pub ask: Option<Spanned<Vec<RawString>>>,
     pub deny_options: Option<Spanned<Vec<RawString>>>,
+    pub allow_env: Option<Spanned<Vec<RawString>>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -465,6 +466,7 @@ fn read_policy(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawPolicy>, SpecErr
                     deny: c.string_array("deny")?,
                     ask: c.string_array("ask")?,
                     deny_options: c.string_array("deny_options")?,
+                    allow_env: c.string_array("allow_env")?,
                 },
             ))
         }

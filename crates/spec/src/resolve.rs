@@ -963,6 +963,7 @@ impl Resolver<'_> {
                 .strings("policy.commands.ask", c.ask.as_ref())?
                 .unwrap_or_default(),
             deny_options: self.strings("policy.commands.deny_options", c.deny_options.as_ref())?,
+            allow_env: self.strings("policy.commands.allow_env", c.allow_env.as_ref())?,
         };
         let paths_raw = p.paths.map(Spanned::into_inner).unwrap_or_default();
         let paths = PathRulesSpec {

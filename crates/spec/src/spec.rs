@@ -230,6 +230,8 @@ pub struct CommandRulesSpec {
     pub ask: Vec<String>,
     /// Dangerous options of allowed programs, e.g. `"git -c"`; `None` keeps the defaults.
     pub deny_options: Option<Vec<String>>,
+    /// Variables a command line may set (`LANG=C make`); `None` keeps the defaults.
+    pub allow_env: Option<Vec<String>>,
 }
 
 /// `[policy.paths]`: globs relative to the workspace. `None` keeps the default.

@@ -18,7 +18,7 @@ mod toolbox;
 mod truncate;
 
 pub use error::ToolError;
-pub use toolbox::{OutcomeKind, ToolOutcome, ToolSpec, Toolbox};
+pub use toolbox::{OutcomeKind, PreparedCall, ToolOutcome, ToolSpec, Toolbox};
 pub use truncate::truncate_middle;
 
 use std::collections::BTreeMap;
@@ -41,12 +41,43 @@ pub trait Tool: Send + Sync {
     fn description(&self) -> &str;
     /// JSON Schema of the arguments object.
     fn input_schema(&self) -> &serde_json::Value;
+    /// What a call with these (schema-valid) arguments would do, for the policy to decide
+    /// on before the call runs: the paths it reads or writes, the command it runs, the URL
+    /// it fetches. A tool that does none of these returns nothing.
+    fn actions(&self, _args: &serde_json::Value) -> Vec<ToolAction> {
+        Vec::new()
+    }
     /// Run the tool.
     async fn call(
         &self,
         args: serde_json::Value,
         ctx: &ToolContext,
     ) -> Result<ToolOutput, ToolError>;
+}
+
+/// One thing a tool call would do, as the policy sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolAction {
+    /// Read a path (relative to the workspace, as the model wrote it).
+    Read(String),
+    /// Create, change or delete a path.
+    Write(String),
+    /// Run a shell command line.
+    Command(String),
+    /// Fetch a URL.
+    Network(String),
+}
+
+/// Decides, at connection time, whether a tool may reach a host and the address it
+/// resolved to (the guardrails' network rules, given by the loop). Tools that open
+/// connections ask it for the name before resolving and for every resolved address before
+/// connecting, and connect only to an address it accepted.
+pub trait NetworkGuard: Send + Sync + std::fmt::Debug {
+    /// `Err(reason)` when the host may not be reached at all.
+    fn check_host(&self, host: &str) -> Result<(), String>;
+    /// `Err(reason)` when `host` may not be reached at `ip` (private, loopback,
+    /// link-local, metadata… unless listed explicitly).
+    fn check_address(&self, host: &str, ip: std::net::IpAddr) -> Result<(), String>;
 }
 
 /// What a tool call produced, before truncation.
@@ -83,4 +114,6 @@ pub struct ToolContext {
     pub env: BTreeMap<String, String>,
     /// Time limit of one tool call.
     pub timeout: Duration,
+    /// The network rules for tools that open connections; `None` refuses every connection.
+    pub network: Option<Arc<dyn NetworkGuard>>,
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::{Tool, ToolContext, ToolError, truncate_middle};
+use crate::{Tool, ToolAction, ToolContext, ToolError, truncate_middle};
 
 /// At most this many schema violations are listed in one error message.
 const MAX_LISTED_VIOLATIONS: usize = 10;
@@ -29,6 +29,40 @@ pub enum OutcomeKind {
     InvalidArguments,
     /// No tool has this name; nothing ran.
     UnknownTool,
+    /// The guardrails refused the call; nothing ran.
+    Denied,
+}
+
+impl OutcomeKind {
+    /// The name used in the trace (`tool_result.outcome`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Ok => "ok",
+            OutcomeKind::ToolFailed => "tool_failed",
+            OutcomeKind::InvalidArguments => "invalid_arguments",
+            OutcomeKind::UnknownTool => "unknown_tool",
+            OutcomeKind::Denied => "denied",
+        }
+    }
+}
+
+/// A call whose tool exists and whose arguments passed the schema, not run yet: the loop
+/// asks the policy about [`PreparedCall::actions`] before it runs it.
+pub struct PreparedCall<'a> {
+    tool: &'a Arc<dyn Tool>,
+    arguments: serde_json::Value,
+    /// What the call would do.
+    pub actions: Vec<ToolAction>,
+}
+
+impl fmt::Debug for PreparedCall<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedCall")
+            .field("tool", &self.tool.name())
+            .field("arguments", &self.arguments)
+            .field("actions", &self.actions)
+            .finish()
+    }
 }
 
 /// The result of one tool call, as the model will see it.
@@ -144,8 +178,23 @@ impl Toolbox {
     /// `is_error = true` whose content tells the model what was wrong. Empty arguments
     /// (`""`) count as `{}`.
     pub async fn invoke(&self, name: &str, raw_arguments: &str, ctx: &ToolContext) -> ToolOutcome {
+        match self.prepare(name, raw_arguments) {
+            Ok(call) => self.run(call, ctx).await,
+            Err(outcome) => outcome,
+        }
+    }
+
+    /// Find the tool and check the arguments; broken input comes back as the outcome the
+    /// model will see.
+    pub fn prepare(
+        &self,
+        name: &str,
+        raw_arguments: &str,
+    ) -> Result<PreparedCall<'_>, ToolOutcome> {
         let Some(entry) = self.find(name) else {
-            return self.error_outcome(OutcomeKind::UnknownTool, self.unknown_tool_message(name));
+            return Err(
+                self.error_outcome(OutcomeKind::UnknownTool, self.unknown_tool_message(name))
+            );
         };
         let arguments = if raw_arguments.trim().is_empty() {
             serde_json::Value::Object(serde_json::Map::new())
@@ -153,19 +202,29 @@ impl Toolbox {
             match serde_json::from_str::<serde_json::Value>(raw_arguments) {
                 Ok(arguments) => arguments,
                 Err(error) => {
-                    return self.error_outcome(
+                    return Err(self.error_outcome(
                         OutcomeKind::InvalidArguments,
                         format!(
                             "invalid arguments for tool `{name}`: malformed JSON: {error}\nhint: arguments must be one JSON object matching the tool's input schema"
                         ),
-                    );
+                    ));
                 }
             }
         };
         if let Some(message) = schema_violations(name, &entry.validator, &arguments) {
-            return self.error_outcome(OutcomeKind::InvalidArguments, message);
+            return Err(self.error_outcome(OutcomeKind::InvalidArguments, message));
         }
-        match entry.tool.call(arguments, ctx).await {
+        let actions = entry.tool.actions(&arguments);
+        Ok(PreparedCall {
+            tool: &entry.tool,
+            arguments,
+            actions,
+        })
+    }
+
+    /// Run a prepared call; the output is truncated to the toolbox's limit.
+    pub async fn run(&self, call: PreparedCall<'_>, ctx: &ToolContext) -> ToolOutcome {
+        match call.tool.call(call.arguments, ctx).await {
             Ok(output) => {
                 let (content, truncated_bytes) =
                     truncate_middle(&output.content, self.output_limit_bytes);
@@ -179,6 +238,11 @@ impl Toolbox {
             }
             Err(error) => self.error_outcome(OutcomeKind::ToolFailed, error.to_string()),
         }
+    }
+
+    /// The outcome of a call the guardrails refused: the model sees the reason.
+    pub fn denied(&self, message: String) -> ToolOutcome {
+        self.error_outcome(OutcomeKind::Denied, message)
     }
 
     fn error_outcome(&self, kind: OutcomeKind, message: String) -> ToolOutcome {

@@ -33,6 +33,8 @@ pub enum EventData {
     ModelResponse(ModelResponse),
     ToolCall(ToolCallEvent),
     ToolResult(ToolResult),
+    PolicyDecision(PolicyDecision),
+    Approval(Approval),
     VerifyResult(VerifyResult),
     /// A message the harness added to the conversation on its own (e.g. the warning before
     /// `stuck`).
@@ -56,6 +58,8 @@ impl EventData {
             EventData::ModelResponse(_) => "model_response",
             EventData::ToolCall(_) => "tool_call",
             EventData::ToolResult(_) => "tool_result",
+            EventData::PolicyDecision(_) => "policy_decision",
+            EventData::Approval(_) => "approval",
             EventData::VerifyResult(_) => "verify_result",
             EventData::LoopWarning { .. } => "loop_warning",
             EventData::Error { .. } => "error",
@@ -183,4 +187,34 @@ pub struct RunFinished {
     pub cost_usd: f64,
     pub wall_time_ms: u64,
     pub workspace_changes: Option<WorkspaceChanges>,
+}
+
+/// A guardrail's answer to one proposed action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyDecision {
+    /// `model_call`, `tool_call`, `command`, `read`, `write`, `network`, `rate_limit`.
+    pub action: String,
+    /// What was checked: the command line, the path, the URL, the tool or model name.
+    pub target: String,
+    /// `allow`, `deny` or `ask`.
+    pub decision: String,
+    pub reason: Option<String>,
+    /// The rule that matched, e.g. `policy.commands.deny[0] "git push"` or
+    /// `limits.max_cost_usd`.
+    pub rule: Option<String>,
+    /// The tool call the action belongs to, if any.
+    pub tool_call_id: Option<String>,
+}
+
+/// A human's (or `--approve`'s) answer to an `ask` decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    pub action: String,
+    pub target: String,
+    pub rule: Option<String>,
+    /// `once`, `run` (approved for the rest of the run), `deny`.
+    pub answer: String,
+    /// `terminal`, `flag` (`--approve`), `remembered` (approved earlier for the run).
+    pub source: String,
+    pub waited_ms: u64,
 }

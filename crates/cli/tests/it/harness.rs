@@ -207,3 +207,11 @@ impl std::fmt::Debug for Output {
 pub fn std_rein() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_rein"))
 }
+
+/// `script -qec LINE /dev/null`: runs `LINE` in a new pseudo-terminal, forwarding stdin.
+#[allow(clippy::disallowed_methods)]
+pub fn script_command(line: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", line, "/dev/null"]);
+    cmd
+}

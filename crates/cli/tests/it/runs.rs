@@ -37,7 +37,29 @@ fn assert_edit_run(fixture: &Fixture, stream: bool) {
     );
 
     let events = fixture.events();
-    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .filter(|kind| *kind != "policy_decision")
+        .collect();
+    // Each tool call's actions were put to the policy and allowed, before it ran.
+    let decisions: Vec<(String, String, String)> = of_kind(&events, "policy_decision")
+        .iter()
+        .map(|e| {
+            let d = &e["data"];
+            (
+                d["action"].as_str().unwrap().to_owned(),
+                d["target"].as_str().unwrap().to_owned(),
+                d["decision"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> =
+        [("read", "."), ("read", "notes.txt"), ("write", "notes.txt")]
+            .iter()
+            .map(|(a, t)| ((*a).to_owned(), (*t).to_owned(), "allow".to_owned()))
+            .collect();
+    assert_eq!(decisions, expected);
     assert_eq!(
         kinds,
         [
@@ -62,6 +84,9 @@ fn assert_edit_run(fixture: &Fixture, stream: bool) {
     for (idx, event) in events.iter().enumerate() {
         assert_eq!(event["seq"], idx as u64);
     }
+    let first_decision = events.iter().position(|e| e["kind"] == "policy_decision");
+    let first_result = events.iter().position(|e| e["kind"] == "tool_result");
+    assert!(first_decision < first_result, "decided before it ran");
     let results = of_kind(&events, "tool_result");
     assert!(
         results.iter().all(|r| r["data"]["outcome"] == "ok"),
@@ -371,7 +396,7 @@ fn json_mode_writes_only_events_to_stdout() {
     assert_eq!(out.code, 0, "{out:?}");
     let schema = crate::harness::trace_schema();
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines.len(), 16, "{out:?}");
+    assert_eq!(lines.len(), 19, "16 events and 3 policy decisions: {out:?}");
     for line in lines {
         let event: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(schema.is_valid(&event), "{line}");
@@ -425,7 +450,9 @@ fn sandboxed_runs_work_in_the_workspace_and_nowhere_else() {
         let marker = format!("{}.{}", 300, std::process::id());
         let script = json!({"turns": [
             {"tool_calls": [{"name": "shell", "arguments": {"command": format!(
-                "echo sandboxed > made.txt; (setsid sleep {marker} &); echo pwned > {} ; cat /proc/1/cmdline | tr '\\0' ' '; echo; id -u",
+                // The write goes through perl so the command policy cannot see the path:
+                // this test is about the sandbox holding on its own.
+                "echo sandboxed > made.txt; (setsid sleep {marker} &); perl -e 'open(my $f, \">\", \"{}\") or die \"cannot write: $!\\n\"; print $f \"pwned\"'; echo exit code $?",
                 victim.display()
             )}}]},
             {"expect": {"last_message_contains": "exit code"}, "text": "Done."}
@@ -444,7 +471,7 @@ fn sandboxed_runs_work_in_the_workspace_and_nowhere_else() {
         );
         let result = &of_kind(&events, "tool_result")[0]["data"];
         let output = result["output"].as_str().unwrap();
-        assert_eq!(result["exit_code"], 0, "{sandbox}: {output}");
+        assert_eq!(result["outcome"], "ok", "{sandbox}: {output}");
         assert_eq!(
             std::fs::read_to_string(&victim).unwrap(),
             "untouched\n",

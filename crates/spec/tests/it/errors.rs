@@ -90,6 +90,7 @@ fn design_keys_not_built_yet() {
             deny = []
             ask = []
             # deny_options: the defaults
+            # allow_env: the defaults
 
             [policy.paths]
             # read: the default

@@ -121,6 +121,7 @@ fn full_example() {
             deny = []
             ask = []
             # deny_options: the defaults
+            # allow_env: the defaults
 
             [policy.paths]
             # read: the default
@@ -202,6 +203,7 @@ fn defaults() {
             deny = []
             ask = []
             # deny_options: the defaults
+            # allow_env: the defaults
 
             [policy.paths]
             # read: the default

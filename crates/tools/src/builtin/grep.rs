@@ -12,9 +12,9 @@ use ignore::WalkBuilder;
 use ignore::overrides::OverrideBuilder;
 use serde::Deserialize;
 
-use super::{parse_arguments, run_blocking};
+use super::{parse_arguments, run_blocking, string_arg};
 use crate::path::resolve_in_workspace;
-use crate::{Tool, ToolContext, ToolError, ToolOutput};
+use crate::{Tool, ToolAction, ToolContext, ToolError, ToolOutput};
 
 const NAME: &str = "grep";
 
@@ -85,6 +85,10 @@ impl Tool for GrepTool {
 
     fn input_schema(&self) -> &serde_json::Value {
         schema()
+    }
+
+    fn actions(&self, args: &serde_json::Value) -> Vec<ToolAction> {
+        vec![ToolAction::Read(string_arg(args, "path", "."))]
     }
 
     async fn call(

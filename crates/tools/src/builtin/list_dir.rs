@@ -4,11 +4,11 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use super::{parse_arguments, run_blocking};
+use super::{parse_arguments, run_blocking, string_arg};
 use std::os::fd::AsRawFd;
 
 use crate::path::{open_dir, resolve_in_workspace};
-use crate::{Tool, ToolContext, ToolError, ToolOutput};
+use crate::{Tool, ToolAction, ToolContext, ToolError, ToolOutput};
 
 const NAME: &str = "list_dir";
 
@@ -59,6 +59,10 @@ impl Tool for ListDirTool {
 
     fn input_schema(&self) -> &serde_json::Value {
         schema()
+    }
+
+    fn actions(&self, args: &serde_json::Value) -> Vec<ToolAction> {
+        vec![ToolAction::Read(string_arg(args, "path", "."))]
     }
 
     async fn call(

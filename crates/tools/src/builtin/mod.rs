@@ -1,5 +1,6 @@
 //! Builtin tools: files (`read_file`, `write_file`, `edit_file`, `list_dir`), search
-//! (`grep`) and commands (`shell`). Documented for users in `docs/tools.md`.
+//! (`grep`), commands (`shell`) and the network (`http_request`, checked by the run's
+//! [`crate::NetworkGuard`]). Documented for users in `docs/tools.md`.
 //!
 //! File tools resolve every path with [`crate::path::resolve_in_workspace`] and do their
 //! blocking file-system work on tokio's blocking pool. `shell` runs through the run's
@@ -7,6 +8,7 @@
 
 mod edit_file;
 mod grep;
+mod http_request;
 mod list_dir;
 mod read_file;
 mod shell;
@@ -18,6 +20,9 @@ use crate::{Tool, ToolError};
 
 pub use edit_file::EditFileTool;
 pub use grep::{GrepTool, MAX_GREP_LINE_CHARS, MAX_GREP_MATCHES};
+pub use http_request::{
+    HTTP_DEFAULT_MAX_BYTES, HTTP_MAX_MAX_BYTES, HTTP_MAX_REDIRECTS, HttpRequestTool,
+};
 pub use list_dir::{ListDirTool, MAX_LIST_ENTRIES};
 pub use read_file::ReadFileTool;
 pub use shell::{SHELL_MAX_OUTPUT_BYTES, ShellTool};
@@ -31,6 +36,7 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "list_dir",
     "grep",
     "shell",
+    "http_request",
 ];
 
 /// The builtin tool with this name.
@@ -42,6 +48,7 @@ pub fn builtin(name: &str) -> Option<Arc<dyn Tool>> {
         "list_dir" => Arc::new(ListDirTool::new()),
         "grep" => Arc::new(GrepTool::new()),
         "shell" => Arc::new(ShellTool::new()),
+        "http_request" => Arc::new(HttpRequestTool::new()),
         _ => return None,
     };
     Some(tool)
@@ -74,4 +81,12 @@ async fn run_blocking<T: Send + 'static>(
 /// Whether bytes look binary: a NUL byte in the first 8000 bytes (git's rule).
 fn looks_binary(bytes: &[u8]) -> bool {
     bytes.iter().take(8000).any(|byte| *byte == 0)
+}
+
+/// A string argument of a schema-checked call, or `default` when it is absent.
+pub(crate) fn string_arg(args: &serde_json::Value, key: &str, default: &str) -> String {
+    args.get(key)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or(default)
+        .to_owned()
 }

@@ -5,9 +5,9 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use super::{looks_binary, parse_arguments, run_blocking};
+use super::{looks_binary, parse_arguments, run_blocking, string_arg};
 use crate::path::{ResolvedPath, open_read, resolve_in_workspace};
-use crate::{Tool, ToolContext, ToolError, ToolOutput};
+use crate::{Tool, ToolAction, ToolContext, ToolError, ToolOutput};
 
 const NAME: &str = "read_file";
 
@@ -70,6 +70,10 @@ impl Tool for ReadFileTool {
 
     fn input_schema(&self) -> &serde_json::Value {
         schema()
+    }
+
+    fn actions(&self, args: &serde_json::Value) -> Vec<ToolAction> {
+        vec![ToolAction::Read(string_arg(args, "path", "."))]
     }
 
     async fn call(

@@ -6,8 +6,8 @@ use std::time::Duration;
 use rein_sandbox::{ExecOutput, ExecRequest};
 use serde::Deserialize;
 
-use super::parse_arguments;
-use crate::{Tool, ToolContext, ToolError, ToolOutput};
+use super::{parse_arguments, string_arg};
+use crate::{Tool, ToolAction, ToolContext, ToolError, ToolOutput};
 
 const NAME: &str = "shell";
 
@@ -67,6 +67,10 @@ impl Tool for ShellTool {
 
     fn input_schema(&self) -> &serde_json::Value {
         schema()
+    }
+
+    fn actions(&self, args: &serde_json::Value) -> Vec<ToolAction> {
+        vec![ToolAction::Command(string_arg(args, "command", ""))]
     }
 
     async fn call(

@@ -5,9 +5,9 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use super::{parse_arguments, run_blocking};
+use super::{parse_arguments, run_blocking, string_arg};
 use crate::path::{open_write_with, resolve_in_workspace};
-use crate::{Tool, ToolContext, ToolError, ToolOutput};
+use crate::{Tool, ToolAction, ToolContext, ToolError, ToolOutput};
 
 const NAME: &str = "write_file";
 
@@ -61,6 +61,10 @@ impl Tool for WriteFileTool {
 
     fn input_schema(&self) -> &serde_json::Value {
         schema()
+    }
+
+    fn actions(&self, args: &serde_json::Value) -> Vec<ToolAction> {
+        vec![ToolAction::Write(string_arg(args, "path", "."))]
     }
 
     async fn call(

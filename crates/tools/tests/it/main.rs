@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod files;
+mod http;
 mod race;
 mod shell;
 mod toolbox;
@@ -24,6 +25,7 @@ pub fn context(workspace: &Path) -> ToolContext {
         sandbox: Arc::new(HostSandbox),
         env: BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]),
         timeout: Duration::from_secs(30),
+        network: None,
     }
 }
 

@@ -165,13 +165,13 @@ async fn unknown_tool_lists_the_available_ones() {
     expect![[r#"
         UnknownTool error
         unknown tool `reed_file`; did you mean `read_file`?
-        available tools: read_file, write_file, edit_file, list_dir, grep, shell"#]]
+        available tools: read_file, write_file, edit_file, list_dir, grep, shell, http_request"#]]
     .assert_eq(&render(&outcome));
     let outcome = toolbox.invoke("deploy", "{}", &ctx).await;
     expect![[r#"
         UnknownTool error
         unknown tool `deploy`
-        available tools: read_file, write_file, edit_file, list_dir, grep, shell"#]]
+        available tools: read_file, write_file, edit_file, list_dir, grep, shell, http_request"#]]
     .assert_eq(&render(&outcome));
 }
 
@@ -207,7 +207,7 @@ fn unknown_builtin_and_duplicates_are_refused() {
         Toolbox::builtins(&["read_file".to_owned(), "slack_post".to_owned()], 1000).unwrap_err();
     expect![[r#"
         unknown builtin tool `slack_post`
-        hint: builtin tools are: read_file, write_file, edit_file, list_dir, grep, shell"#]]
+        hint: builtin tools are: read_file, write_file, edit_file, list_dir, grep, shell, http_request"#]]
     .assert_eq(&error.to_string());
 
     let error = Toolbox::builtins(&["grep".to_owned(), "grep".to_owned()], 1000).unwrap_err();
@@ -239,7 +239,8 @@ fn specs_describe_every_builtin_with_a_strict_schema() {
             "edit_file",
             "list_dir",
             "grep",
-            "shell"
+            "shell",
+            "http_request"
         ]
     );
     for spec in &specs {
