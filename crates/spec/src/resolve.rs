@@ -188,6 +188,7 @@ pub(crate) fn resolve(
         limits,
         policy,
         tools,
+        output: None,
         trace,
         secrets,
     })
@@ -1085,7 +1086,14 @@ impl Resolver<'_> {
                 builtin.push(text);
             }
         }
-        Ok(ToolsSpec { builtin })
+        Ok(ToolsSpec {
+            builtin,
+            command: Vec::new(),
+            http: Vec::new(),
+            mcp: Vec::new(),
+            sql_query: None,
+            slack_post: None,
+        })
     }
 }
 

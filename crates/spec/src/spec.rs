@@ -56,6 +56,7 @@ pub struct AgentSpec {
     pub limits: LimitsSpec,
     pub policy: PolicySpec,
     pub tools: ToolsSpec,
+    pub output: Option<OutputSpec>,
     pub trace: TraceSpec,
     /// Every secret value the spec resolved (interpolated `${secret:…}` values, API keys):
     /// the trace redacts each of them wherever it appears.
@@ -272,6 +273,138 @@ pub enum RateLimitTarget {
 pub struct ToolsSpec {
     /// Names of builtin tools, validated against [`crate::BUILTIN_TOOLS`].
     pub builtin: Vec<String>,
+    /// `[[tools.command]]`: commands declared as tools.
+    pub command: Vec<CommandToolSpec>,
+    /// `[[tools.http]]`: HTTP endpoints declared as tools.
+    pub http: Vec<HttpToolSpec>,
+    /// `[[tools.mcp]]`: MCP servers as sources of tools.
+    pub mcp: Vec<McpServerSpec>,
+    /// `[tools.sql_query]`: the database the `sql_query` builtin opens read-only.
+    pub sql_query: Option<SqlQuerySpec>,
+    /// `[tools.slack_post]`: the incoming webhook of the `slack_post` builtin.
+    pub slack_post: Option<SlackPostSpec>,
+}
+
+/// One `[[tools.command]]`: a program run with an argv template, never a shell string.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandToolSpec {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments (an object schema).
+    pub input_schema: serde_json::Value,
+    /// Each element is a template: `{{ field }}` is replaced by the argument's value; a
+    /// value always stays within its element (it can never become another argument).
+    pub argv: Vec<String>,
+    #[serde(with = "duration_str")]
+    pub timeout: Duration,
+    /// Bytes of output kept (head and tail).
+    pub output_limit: usize,
+    /// Working directory relative to the workspace (`.` by default).
+    pub working_dir: String,
+    /// Extra environment of the command (values may be secrets).
+    pub env: BTreeMap<String, String>,
+    /// What to do with an argument value starting with `-`: refuse the call (default) or
+    /// pass it as data.
+    pub dash_values: DashValues,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DashValues {
+    /// A value starting with `-` is refused: it could be read as an option.
+    Refuse,
+    /// Values are passed as they are (the template puts them after `--` or inside an
+    /// `--opt=` element).
+    Allow,
+}
+
+/// One `[[tools.http]]`: an HTTP endpoint as a tool.
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpToolSpec {
+    pub name: String,
+    pub description: String,
+    pub input_schema: serde_json::Value,
+    /// GET, POST, PUT, PATCH, DELETE.
+    pub method: String,
+    /// URL template; `{{ field }}` values are percent-encoded.
+    pub url: String,
+    /// Header values may hold secrets; they are never traced.
+    pub headers: BTreeMap<String, String>,
+    /// JSON body template: a JSON value whose strings may hold `{{ field }}`; a string that
+    /// is exactly `{{ field }}` takes the argument's JSON value.
+    pub body: Option<serde_json::Value>,
+    pub max_bytes: u64,
+    #[serde(with = "duration_str")]
+    pub timeout: Duration,
+    /// JSON Pointer (RFC 6901) of the part of a JSON response to return.
+    pub extract: Option<String>,
+}
+
+/// One `[[tools.mcp]]`: an MCP server whose tools the agent gets.
+#[derive(Debug, Clone, Serialize)]
+pub struct McpServerSpec {
+    /// Also the prefix of its tools: `NAME__tool`.
+    pub name: String,
+    pub transport: McpTransport,
+    /// Only these tools (names as the server gives them); empty = all.
+    pub allow_tools: Vec<String>,
+    pub deny_tools: Vec<String>,
+    /// Time limit of starting the server and of each call.
+    #[serde(with = "duration_str")]
+    pub timeout: Duration,
+    /// When the server fails to start or dies mid-run: go on without it, or stop the run.
+    pub on_failure: McpOnFailure,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum McpTransport {
+    /// A child process speaking MCP on stdin/stdout, started through the sandbox.
+    Stdio {
+        command: Vec<String>,
+        env: BTreeMap<String, String>,
+    },
+    /// Streamable HTTP.
+    Http { url: String, headers: BTreeMap<String, String> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum McpOnFailure {
+    /// The run goes on without the server's tools (each call says the server is down).
+    Continue,
+    /// The run stops with an error.
+    Stop,
+}
+
+/// `[tools.sql_query]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SqlQuerySpec {
+    /// The SQLite database, resolved against the workspace when relative.
+    pub database: String,
+    pub max_rows: usize,
+    #[serde(with = "duration_str")]
+    pub timeout: Duration,
+}
+
+/// `[tools.slack_post]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlackPostSpec {
+    /// The incoming-webhook URL: a secret (`${secret:SLACK_WEBHOOK_URL}`).
+    pub webhook_url: Secret,
+    #[serde(with = "duration_str")]
+    pub timeout: Duration,
+}
+
+/// `[output]`: the final answer as a JSON value valid against a schema.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputSpec {
+    /// The schema file, resolved against `base_dir`.
+    pub schema_path: PathBuf,
+    /// The schema itself, loaded and compiled-checked at load time.
+    pub schema: serde_json::Value,
+    /// How many times the model is told what is wrong and asked again.
+    pub max_attempts: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
