@@ -365,7 +365,10 @@ pub enum McpTransport {
         env: BTreeMap<String, String>,
     },
     /// Streamable HTTP.
-    Http { url: String, headers: BTreeMap<String, String> },
+    Http {
+        url: String,
+        headers: BTreeMap<String, String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
