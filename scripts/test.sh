@@ -2,8 +2,9 @@
 # The test command of the README: installs what the tests need, then runs the whole test
 # suite with the locked dependency versions.
 #
-# Needs: bubblewrap (the `bwrap` sandbox backend and its escape tests) and git (worktree
-# workspaces). Installed with apt-get when missing; run as root, or with sudo available.
+# Needs: bubblewrap (the `bwrap` sandbox backend and its escape tests), git (worktree
+# workspaces), and node/npm for the npm MCP server (`npm ci`). Installed when missing; run
+# as root, or with sudo available.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+# The npm MCP server the MCP tests run against (package.json, pinned in package-lock.json).
+if [ ! -x node_modules/.bin/mcp-server-filesystem ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        $sudo apt-get install -y -qq nodejs npm
+    fi
+    npm ci --no-audit --no-fund
 fi
 
 cargo test --workspace --locked "$@"

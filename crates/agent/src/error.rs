@@ -6,6 +6,8 @@
 pub enum AgentError {
     #[error("cannot prepare the workspace: {0}")]
     Workspace(#[source] rein_sandbox::SandboxError),
+    #[error("invalid output schema {0}")]
+    OutputSchema(String),
     #[error("invalid policy: {0}")]
     Policy(#[source] rein_policy::PolicyError),
     #[error("cannot start the sandbox: {0}")]

@@ -15,11 +15,16 @@
 mod cancel;
 mod error;
 mod guard;
+mod output;
 mod run;
+mod serve;
 mod stop;
+mod tools_setup;
 
 pub use cancel::{CancelHandle, CancelSignal, cancel_pair};
 pub use error::AgentError;
 pub use guard::{ApprovalAnswer, ApprovalRequest, Approver, FixedApprover, policy_config};
 pub use run::{RunOptions, RunOutcome, run_agent, sandbox_policy};
+pub use serve::{ServeOptions, serve_tools};
 pub use stop::StopReason;
+pub use tools_setup::{ToolInfo, describe_tools};

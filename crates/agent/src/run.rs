@@ -10,7 +10,10 @@ use rein_sandbox::{
     BwrapSandbox, CopyOptions, ExecRequest, HelperProgram, HostSandbox, LinuxSandbox, NetworkMode,
     ResourceLimits, Sandbox, SandboxPolicy, Workspace,
 };
-use rein_spec::spec::{AgentSpec, NetworkSpec, SandboxKind, WorkspaceSpec};
+use rein_spec::spec::{
+    AgentSpec, McpOnFailure, McpServerSpec, NetworkSpec, SandboxKind, WorkspaceSpec,
+};
+use rein_tools::mcp::McpSource;
 use rein_tools::{ToolContext, Toolbox};
 use rein_trace::{
     EventData, Listener, ModelAttemptFailed, ModelRequest, ModelResponse, Redactor, RunFinished,
@@ -19,6 +22,8 @@ use rein_trace::{
 };
 
 use crate::guard::{Approver, FixedApprover, Guard, ModelCallRefusal};
+use crate::output::OutputCheck;
+use crate::tools_setup::{LoadedTools, load_tools};
 use crate::{AgentError, CancelSignal, StopReason};
 
 /// PATH given to commands when the spec sets none.
@@ -84,6 +89,8 @@ pub struct RunOutcome {
     pub wall_time: Duration,
     /// Where the workspace was kept, with `keep_workspace`.
     pub kept_workspace: Option<std::path::PathBuf>,
+    /// The structured final answer (`[output] schema`), when valid.
+    pub output: Option<serde_json::Value>,
 }
 
 /// Prepare and execute one run of `spec`.
@@ -100,53 +107,29 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
         approver,
     } = options;
 
-    let approver = approver.unwrap_or_else(|| Arc::new(FixedApprover(false)));
-    let guard = Guard::new(&spec, &limits, approver)?;
-    let network_guard = PolicyNetworkGuard::new(&spec)?;
     let model = match model {
         Some(model) => model,
         None => rein_model::build_model(&spec.model).map_err(AgentError::Model)?,
     };
-    let toolbox = Toolbox::builtins(&spec.tools.builtin, spec.loop_.tool_output_limit)
-        .map_err(AgentError::Tools)?;
-    let workspace = prepare_workspace(&spec).map_err(AgentError::Workspace)?;
-    let sandbox = start_sandbox(&spec, &workspace, sandbox_helper.as_ref())
-        .await
-        .map_err(AgentError::Sandbox)?;
-
-    let trace_dir = &spec.trace.dir;
-    let run_id = rein_trace::new_run_id();
-    let redactor = Redactor::new(spec.secrets.iter().map(|s| s.expose().to_owned()));
-    let mut trace = TraceWriter::create(trace_dir, &run_id, redactor)?;
-    for listener in listeners {
-        trace.add_listener(listener);
-    }
-    let spec_value = serde_json::to_value(&spec).map_err(rein_trace::TraceError::from)?;
-    trace.write_artifact(
-        "spec.json",
-        &serde_json::to_string_pretty(&spec_value).unwrap_or_default(),
-    )?;
-
-    let env = command_env(&spec, &host_env);
-    let context = ToolContext {
-        workspace: workspace.root().to_path_buf(),
-        sandbox: sandbox.clone(),
-        env,
-        timeout: spec.loop_.step_timeout,
-        network: Some(Arc::new(network_guard)),
-    };
-
-    trace.emit(
-        0,
-        EventData::RunStarted(RunStarted {
-            agent: spec.name.clone(),
-            model: model.id(),
-            workspace: workspace.root().display().to_string(),
-            sandbox: sandbox.name().to_owned(),
-            spec: spec_value,
-            rein_version: env!("CARGO_PKG_VERSION").to_owned(),
-        }),
-    )?;
+    let output_check = spec.output.as_ref().map(OutputCheck::new).transpose()?;
+    let Prepared {
+        guard,
+        toolbox,
+        mcp,
+        context,
+        workspace,
+        trace,
+        run_id,
+    } = prepare(
+        &spec,
+        &model.id(),
+        listeners,
+        &host_env,
+        sandbox_helper,
+        &limits,
+        approver,
+    )
+    .await?;
 
     let mut run = Run {
         spec: &spec,
@@ -174,6 +157,10 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
         last_call: None,
         n_repeats: 0,
         verify_attempts: 0,
+        output_check,
+        output_attempts: 0,
+        output: None,
+        mcp,
     };
     let mut end = run.run_loop().await?;
     end.message = run.trace.redactor().redact_str(&end.message);
@@ -221,6 +208,7 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
         cost_usd: run.cost_usd,
         wall_time_ms: millis(wall_time),
         workspace_changes,
+        output: run.output.clone(),
     };
     run.trace.write_artifact(
         "summary.json",
@@ -249,15 +237,104 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
         cost_usd: run.cost_usd,
         wall_time,
         kept_workspace,
+        output: run.output,
+    })
+}
+
+/// What a run — or `rein mcp-serve` — needs around its tools: guardrails, workspace,
+/// sandbox, toolbox, and an open trace with `run_started` written.
+pub(crate) struct Prepared {
+    pub guard: Guard,
+    pub toolbox: Toolbox,
+    pub mcp: Vec<(McpServerSpec, McpSource)>,
+    pub context: ToolContext,
+    pub workspace: Workspace,
+    pub trace: TraceWriter,
+    pub run_id: String,
+}
+
+pub(crate) async fn prepare(
+    spec: &AgentSpec,
+    model_id: &str,
+    listeners: Vec<Listener>,
+    host_env: &BTreeMap<String, String>,
+    sandbox_helper: Option<HelperProgram>,
+    limits: &Limits,
+    approver: Option<Arc<dyn Approver>>,
+) -> Result<Prepared, AgentError> {
+    let approver = approver.unwrap_or_else(|| Arc::new(FixedApprover(false)));
+    let guard = Guard::new(spec, limits, approver)?;
+    let network_guard = PolicyNetworkGuard::new(spec)?;
+    let workspace = prepare_workspace(spec).map_err(AgentError::Workspace)?;
+    let sandbox = start_sandbox(spec, &workspace, sandbox_helper.as_ref())
+        .await
+        .map_err(AgentError::Sandbox)?;
+
+    let trace_dir = &spec.trace.dir;
+    let run_id = rein_trace::new_run_id();
+    let redactor = Redactor::new(spec.secrets.iter().map(|s| s.expose().to_owned()));
+    let mut trace = TraceWriter::create(trace_dir, &run_id, redactor)?;
+    for listener in listeners {
+        trace.add_listener(listener);
+    }
+    let spec_value = serde_json::to_value(spec).map_err(rein_trace::TraceError::from)?;
+    trace.write_artifact(
+        "spec.json",
+        &serde_json::to_string_pretty(&spec_value).unwrap_or_default(),
+    )?;
+
+    let env = command_env(spec, host_env);
+    let network_guard: Arc<dyn rein_tools::NetworkGuard> = Arc::new(network_guard);
+    let LoadedTools {
+        toolbox,
+        mcp,
+        warnings: mcp_warnings,
+    } = load_tools(spec, workspace.root(), &env, network_guard.clone()).await?;
+    let context = ToolContext {
+        workspace: workspace.root().to_path_buf(),
+        sandbox: sandbox.clone(),
+        env,
+        timeout: spec.loop_.step_timeout,
+        network: Some(network_guard),
+    };
+
+    trace.emit(
+        0,
+        EventData::RunStarted(RunStarted {
+            agent: spec.name.clone(),
+            model: model_id.to_owned(),
+            workspace: workspace.root().display().to_string(),
+            sandbox: sandbox.name().to_owned(),
+            spec: spec_value,
+            rein_version: env!("CARGO_PKG_VERSION").to_owned(),
+        }),
+    )?;
+    for warning in mcp_warnings {
+        trace.emit(
+            0,
+            EventData::Error {
+                message: warning,
+                source: "mcp".to_owned(),
+            },
+        )?;
+    }
+    Ok(Prepared {
+        guard,
+        toolbox,
+        mcp,
+        context,
+        workspace,
+        trace,
+        run_id,
     })
 }
 
 /// The network rules of the spec, as the tools ask them at connection time.
 #[derive(Debug)]
-struct PolicyNetworkGuard(rein_policy::NetworkPolicy);
+pub(crate) struct PolicyNetworkGuard(rein_policy::NetworkPolicy);
 
 impl PolicyNetworkGuard {
-    fn new(spec: &AgentSpec) -> Result<Self, AgentError> {
+    pub(crate) fn new(spec: &AgentSpec) -> Result<Self, AgentError> {
         let config = rein_policy::NetworkRulesConfig {
             allow_hosts: spec.policy.network.allow_hosts.clone(),
         };
@@ -348,7 +425,10 @@ async fn start_sandbox(
 
 /// The environment of every command: a default PATH, then `[environment] env`, then the
 /// passed-through variables of the harness.
-fn command_env(spec: &AgentSpec, host_env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub(crate) fn command_env(
+    spec: &AgentSpec,
+    host_env: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     env.insert("PATH".to_owned(), DEFAULT_PATH.to_owned());
     env.extend(spec.environment.env.clone());
@@ -397,6 +477,13 @@ struct Run<'a> {
     last_call: Option<(String, String)>,
     n_repeats: u32,
     verify_attempts: u32,
+    /// `[output] schema`, compiled.
+    output_check: Option<OutputCheck>,
+    output_attempts: u32,
+    /// The valid structured output, once the model gave it.
+    output: Option<serde_json::Value>,
+    /// The MCP servers behind some tools, to notice one that died.
+    mcp: Vec<(McpServerSpec, McpSource)>,
 }
 
 enum StepResult {
@@ -662,6 +749,9 @@ impl Run<'_> {
                     )));
                 }
             }
+            if let Some(end) = self.check_mcp_servers(&call.name).await? {
+                return Ok(StepResult::End(end));
+            }
         }
         if let Some(message) = warning {
             self.trace.emit(
@@ -753,8 +843,75 @@ impl Run<'_> {
         }))
     }
 
+    /// After a call to an MCP server's tool: a server that died ends the run (escalated: a
+    /// tool source the agent was given is gone and a human must look) with
+    /// `on_failure = "stop"`, or is reported once and left out with `"continue"`.
+    async fn check_mcp_servers(&mut self, tool: &str) -> Result<Option<End>, AgentError> {
+        let Some(idx) = self
+            .mcp
+            .iter()
+            .position(|(server, _)| tool.starts_with(&format!("{}__", server.name)))
+        else {
+            return Ok(None);
+        };
+        if self.mcp[idx].1.is_alive() {
+            return Ok(None);
+        }
+        let (server, source) = self.mcp.remove(idx);
+        let why = source
+            .failure()
+            .await
+            .unwrap_or_else(|| "it stopped".to_owned());
+        let message = format!("MCP server `{}` is no longer running: {why}", server.name);
+        self.emit_error(&message, "mcp")?;
+        Ok(match server.on_failure {
+            McpOnFailure::Stop => Some(End::new(StopReason::Escalated, message)),
+            McpOnFailure::Continue => None,
+        })
+    }
+
     /// The model gave a final answer: end the run, or run the verify check first.
     async fn finish_or_verify(&mut self, answer: String) -> Result<StepResult, AgentError> {
+        if let Some(check) = &self.output_check {
+            self.output_attempts += 1;
+            let attempt = self.output_attempts;
+            let result = check.check(&answer);
+            let problems = result.as_ref().err().cloned().unwrap_or_default();
+            self.trace.emit(
+                self.steps,
+                EventData::OutputCheck(rein_trace::OutputCheck {
+                    attempt,
+                    valid: result.is_ok(),
+                    problems: problems.clone(),
+                }),
+            )?;
+            match result {
+                Ok(value) => {
+                    self.trace.write_artifact(
+                        "output.json",
+                        &serde_json::to_string_pretty(&value).unwrap_or_default(),
+                    )?;
+                    self.output = Some(value);
+                }
+                Err(_) if attempt >= check.max_attempts => {
+                    return Ok(StepResult::End(End {
+                        reason: StopReason::InvalidOutput,
+                        message: format!(
+                            "the final answer did not match the output schema after {attempt} attempt(s): {}",
+                            problems.join("; ")
+                        ),
+                        final_answer: Some(answer),
+                    }));
+                }
+                Err(_) => {
+                    let message = check.retry_message(&problems, attempt);
+                    self.request
+                        .messages
+                        .push(Message::User { content: message });
+                    return Ok(StepResult::Continue);
+                }
+            }
+        }
         let Some(verify) = self.spec.loop_.verify.clone() else {
             return Ok(StepResult::End(End {
                 reason: StopReason::Completed,

@@ -9,6 +9,7 @@ mod exit;
 mod mock;
 mod progress;
 mod run;
+mod tools_cmd;
 mod trace_show;
 
 use std::io::Write;
@@ -32,6 +33,11 @@ enum Command {
     Run(run::RunArgs),
     /// Validate an agent file without running anything and print the resolved spec.
     Check(check::CheckArgs),
+    /// List every tool an agent would get (builtin, declared, MCP) with its schema and the
+    /// policy that applies.
+    Tools(tools_cmd::ToolsArgs),
+    /// Serve an agent's tools as an MCP server over stdio, under its sandbox and policy.
+    McpServe(tools_cmd::McpServeArgs),
     /// Read run logs.
     #[command(subcommand)]
     Trace(TraceCommand),
@@ -72,6 +78,8 @@ fn main() {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::check(args),
+        Command::Tools(args) => tools_cmd::tools(args),
+        Command::McpServe(args) => tools_cmd::mcp_serve(args),
         Command::Trace(TraceCommand::Show { run, trace_dir }) => trace_show::show(&run, &trace_dir),
         Command::MockLlm(args) => mock::mock_llm(args),
     };

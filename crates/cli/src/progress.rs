@@ -149,7 +149,11 @@ pub fn finish(mode: ProgressMode, outcome: &RunOutcome) -> Result<(), CliError> 
     if let Some(path) = &outcome.kept_workspace {
         text.push_str(&format!("  workspace kept: {}\n", path.display()));
     }
-    if let Some(answer) = &outcome.final_answer {
+    if let Some(output) = &outcome.output {
+        text.push_str("output (output.json):\n");
+        text.push_str(&serde_json::to_string_pretty(output).unwrap_or_default());
+        text.push('\n');
+    } else if let Some(answer) = &outcome.final_answer {
         text.push_str("final answer:\n");
         for line in answer.lines() {
             text.push_str("  ");

@@ -25,6 +25,7 @@ mod linux;
 mod policy;
 mod rlimit;
 mod seccomp;
+mod spawn;
 mod workspace;
 
 pub use bwrap::{BwrapSandbox, MASKED_PATHS};
@@ -34,6 +35,9 @@ pub use host::{DRAIN_AFTER_EXIT_MS, HostSandbox};
 pub use linux::{CgroupReport, CgroupVersion, IsolationReport, LinuxSandbox, probe};
 pub use policy::{
     HELPER_ARG, HelperProgram, NetworkMode, ResourceLimits, SandboxPolicy, default_read_only_paths,
+};
+pub use spawn::{
+    ChildExit, StdioChild, StdioSpawnRequest, spawn_stdio_child, spawn_stdio_child_in_bwrap,
 };
 pub use workspace::{
     ChangeStatus, CopyOptions, DiffSummary, FileChange, MAX_DIFF_FILE_BYTES, REIN_DIR_NAME,

@@ -6,7 +6,10 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::spec::{AgentSpec, NetworkSpec, RateLimitTarget, Secret, WorkspaceSpec};
+use crate::spec::{
+    AgentSpec, DashValues, McpOnFailure, McpTransport, NetworkSpec, RateLimitTarget, Secret,
+    WorkspaceSpec,
+};
 
 /// `text` with every occurrence of each secret replaced by `***`. Empty secrets are ignored.
 pub(crate) fn redact<'s>(text: &str, secrets: impl IntoIterator<Item = &'s str>) -> String {
@@ -81,6 +84,49 @@ impl Writer<'_> {
     fn string(&self, s: &str) -> String {
         let redacted = redact(s, exposed(self.secrets)).replace("${", "$${");
         toml::Value::String(redacted).to_string()
+    }
+
+    /// A table of strings, inline, values redacted.
+    fn table(&self, map: &std::collections::BTreeMap<String, String>) -> String {
+        let items: Vec<String> = map
+            .iter()
+            .map(|(k, v)| format!("{} = {}", toml::Value::String(k.clone()), self.string(v)))
+            .collect();
+        if items.is_empty() {
+            "{}".to_owned()
+        } else {
+            format!("{{ {} }}", items.join(", "))
+        }
+    }
+
+    /// A JSON value as an inline TOML value, strings redacted.
+    fn json(&self, value: &serde_json::Value) -> String {
+        fn convert(w: &Writer<'_>, value: &serde_json::Value) -> String {
+            match value {
+                serde_json::Value::Null => "\"\"".to_owned(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::String(s) => w.string(s),
+                serde_json::Value::Array(items) => {
+                    let items: Vec<String> = items.iter().map(|v| convert(w, v)).collect();
+                    format!("[{}]", items.join(", "))
+                }
+                serde_json::Value::Object(map) => {
+                    let items: Vec<String> = map
+                        .iter()
+                        .map(|(k, v)| {
+                            format!("{} = {}", toml::Value::String(k.clone()), convert(w, v))
+                        })
+                        .collect();
+                    if items.is_empty() {
+                        "{}".to_owned()
+                    } else {
+                        format!("{{ {} }}", items.join(", "))
+                    }
+                }
+            }
+        }
+        convert(self, value)
     }
 
     /// A prompt: like [`Writer::string`], and `{{` written as a template literal.
@@ -289,6 +335,81 @@ impl AgentSpec {
 
         w.header("tools");
         w.line("builtin", w.strings(&self.tools.builtin));
+        let t = &self.tools;
+        if let Some(sql) = &t.sql_query {
+            w.header("tools.sql_query");
+            w.line("database", w.string(&sql.database));
+            w.line("max_rows", sql.max_rows);
+            w.line("timeout", duration(sql.timeout));
+        }
+        if let Some(slack) = &t.slack_post {
+            w.header("tools.slack_post");
+            w.line("webhook_url", w.string(slack.webhook_url.expose()));
+            w.line("timeout", duration(slack.timeout));
+        }
+        for tool in &t.command {
+            w.out.push_str("\n[[tools.command]]\n");
+            w.line("name", w.string(&tool.name));
+            w.line("description", w.string(&tool.description));
+            w.line("input_schema", w.json(&tool.input_schema));
+            w.line("argv", w.strings(&tool.argv));
+            w.line("timeout", duration(tool.timeout));
+            w.line("output_limit", tool.output_limit);
+            w.line("working_dir", w.string(&tool.working_dir));
+            w.line("env", w.table(&tool.env));
+            let dash = match tool.dash_values {
+                DashValues::Refuse => "refuse",
+                DashValues::Allow => "allow",
+            };
+            w.line("dash_values", w.string(dash));
+        }
+        for tool in &t.http {
+            w.out.push_str("\n[[tools.http]]\n");
+            w.line("name", w.string(&tool.name));
+            w.line("description", w.string(&tool.description));
+            w.line("input_schema", w.json(&tool.input_schema));
+            w.line("method", w.string(&tool.method));
+            w.line("url", w.string(&tool.url));
+            w.line("headers", w.table(&tool.headers));
+            if let Some(body) = &tool.body {
+                w.line("body", w.json(body));
+            }
+            w.line("max_bytes", tool.max_bytes);
+            w.line("timeout", duration(tool.timeout));
+            if let Some(extract) = &tool.extract {
+                w.line("extract", w.string(extract));
+            }
+        }
+        for server in &t.mcp {
+            w.out.push_str("\n[[tools.mcp]]\n");
+            w.line("name", w.string(&server.name));
+            match &server.transport {
+                McpTransport::Stdio { command, env } => {
+                    w.line("command", w.strings(command));
+                    w.line("env", w.table(env));
+                }
+                McpTransport::Http { url, headers } => {
+                    w.line("url", w.string(url));
+                    w.line("headers", w.table(headers));
+                }
+            }
+            w.line("allow_tools", w.strings(&server.allow_tools));
+            w.line("deny_tools", w.strings(&server.deny_tools));
+            w.line("timeout", duration(server.timeout));
+            let on_failure = match server.on_failure {
+                McpOnFailure::Stop => "stop",
+                McpOnFailure::Continue => "continue",
+            };
+            w.line("on_failure", w.string(on_failure));
+        }
+        if let Some(output) = &self.output {
+            w.header("output");
+            w.line(
+                "schema",
+                w.string(&output.schema_path.display().to_string()),
+            );
+            w.line("max_attempts", output.max_attempts);
+        }
 
         w.header("trace");
         w.line("dir", w.string(&self.trace.dir.display().to_string()));

@@ -46,6 +46,8 @@ pub const BUILTIN_TOOLS: &[&str] = &[
     "grep",
     "shell",
     "http_request",
+    "sql_query",
+    "slack_post",
 ];
 
 /// The file name looked for when [`load_agent`] is given a folder.

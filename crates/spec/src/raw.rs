@@ -32,6 +32,7 @@ pub struct RawAgent {
     pub limits: Option<Spanned<RawLimits>>,
     pub policy: Option<Spanned<RawPolicy>>,
     pub tools: Option<Spanned<RawTools>>,
+    pub output: Option<Spanned<RawOutput>>,
     pub trace: Option<Spanned<RawTrace>>,
 }
 
@@ -155,6 +156,74 @@ pub struct RawLimits {
 #[derive(Debug, Clone, Default)]
 pub struct RawTools {
     pub builtin: Option<Spanned<Vec<RawString>>>,
+    pub command: Vec<Spanned<RawCommandTool>>,
+    pub http: Vec<Spanned<RawHttpTool>>,
+    pub mcp: Vec<Spanned<RawMcpServer>>,
+    pub sql_query: Option<Spanned<RawSqlQuery>>,
+    pub slack_post: Option<Spanned<RawSlackPost>>,
+}
+
+/// A table of strings (`env`, `headers`), in the order written.
+pub type RawStringTable = Spanned<Vec<(RawString, RawString)>>;
+
+#[derive(Debug, Clone, Default)]
+pub struct RawCommandTool {
+    pub name: Option<RawString>,
+    pub description: Option<RawString>,
+    pub input_schema: Option<Spanned<serde_json::Value>>,
+    pub argv: Option<Spanned<Vec<RawString>>>,
+    pub timeout: Option<RawString>,
+    pub output_limit: Option<Spanned<i64>>,
+    pub working_dir: Option<RawString>,
+    pub env: Option<RawStringTable>,
+    pub dash_values: Option<RawString>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawHttpTool {
+    pub name: Option<RawString>,
+    pub description: Option<RawString>,
+    pub input_schema: Option<Spanned<serde_json::Value>>,
+    pub method: Option<RawString>,
+    pub url: Option<RawString>,
+    pub headers: Option<RawStringTable>,
+    pub body: Option<Spanned<serde_json::Value>>,
+    pub max_bytes: Option<Spanned<i64>>,
+    pub timeout: Option<RawString>,
+    pub extract: Option<RawString>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawMcpServer {
+    pub name: Option<RawString>,
+    pub command: Option<Spanned<Vec<RawString>>>,
+    pub url: Option<RawString>,
+    pub env: Option<RawStringTable>,
+    pub headers: Option<RawStringTable>,
+    pub allow_tools: Option<Spanned<Vec<RawString>>>,
+    pub deny_tools: Option<Spanned<Vec<RawString>>>,
+    pub timeout: Option<RawString>,
+    pub on_failure: Option<RawString>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawSqlQuery {
+    pub database: Option<RawString>,
+    pub max_rows: Option<Spanned<i64>>,
+    pub timeout: Option<RawString>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawSlackPost {
+    pub webhook_url: Option<RawString>,
+    pub timeout: Option<RawString>,
+}
+
+/// `[output]`.
+#[derive(Debug, Clone, Default)]
+pub struct RawOutput {
+    pub schema: Option<RawString>,
+    pub max_attempts: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -205,11 +274,6 @@ impl SourceText<'_> {
     }
 }
 
-/// Keys of the design that later versions will read: named "not supported yet" rather than
-/// "unknown".
-const PLANNED_TOP: &[&str] = &["output"];
-const PLANNED_TOOLS: &[&str] = &["command", "mcp"];
-
 /// Parse the text of an agent file, reported as `source`.
 pub fn parse(text: &str, source: &Path) -> Result<RawAgent, SpecError> {
     let src = SourceText { path: source, text };
@@ -231,9 +295,10 @@ pub fn parse(text: &str, source: &Path) -> Result<RawAgent, SpecError> {
             "limits",
             "policy",
             "tools",
+            "output",
             "trace",
         ],
-        PLANNED_TOP,
+        &[],
     )?;
     Ok(RawAgent {
         name: top.string("name")?,
@@ -248,6 +313,20 @@ pub fn parse(text: &str, source: &Path) -> Result<RawAgent, SpecError> {
         limits: top.table("limits")?.map(read_limits).transpose()?,
         policy: top.table("policy")?.map(read_policy).transpose()?,
         tools: top.table("tools")?.map(read_tools).transpose()?,
+        output: match top.table("output")? {
+            Some(o) => {
+                let span = o.span();
+                let o = o.into_inner().known(&["schema", "max_attempts"], &[])?;
+                Some(Spanned::new(
+                    span,
+                    RawOutput {
+                        schema: o.string("schema")?,
+                        max_attempts: o.integer("max_attempts")?,
+                    },
+                ))
+            }
+            None => None,
+        },
         trace: top.table("trace")?.map(read_trace).transpose()?,
     })
 }
@@ -544,11 +623,167 @@ fn read_policy(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawPolicy>, SpecErr
 
 fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError> {
     let span = t.span();
-    let r = t.into_inner().known(&["builtin"], PLANNED_TOOLS)?;
+    let r = t.into_inner().known(
+        &[
+            "builtin",
+            "command",
+            "http",
+            "mcp",
+            "sql_query",
+            "slack_post",
+        ],
+        &[],
+    )?;
+    let mut command = Vec::new();
+    for t in r
+        .table_array("command")?
+        .map(Spanned::into_inner)
+        .unwrap_or_default()
+    {
+        let span = t.span();
+        let t = t.into_inner().known(
+            &[
+                "name",
+                "description",
+                "input_schema",
+                "argv",
+                "timeout",
+                "output_limit",
+                "working_dir",
+                "env",
+                "dash_values",
+            ],
+            &[],
+        )?;
+        command.push(Spanned::new(
+            span,
+            RawCommandTool {
+                name: t.string("name")?,
+                description: t.string("description")?,
+                input_schema: t.json_table("input_schema")?,
+                argv: t.string_array("argv")?,
+                timeout: t.string("timeout")?,
+                output_limit: t.integer("output_limit")?,
+                working_dir: t.string("working_dir")?,
+                env: t.string_table("env")?,
+                dash_values: t.string("dash_values")?,
+            },
+        ));
+    }
+    let mut http = Vec::new();
+    for t in r
+        .table_array("http")?
+        .map(Spanned::into_inner)
+        .unwrap_or_default()
+    {
+        let span = t.span();
+        let t = t.into_inner().known(
+            &[
+                "name",
+                "description",
+                "input_schema",
+                "method",
+                "url",
+                "headers",
+                "body",
+                "max_bytes",
+                "timeout",
+                "extract",
+            ],
+            &[],
+        )?;
+        http.push(Spanned::new(
+            span,
+            RawHttpTool {
+                name: t.string("name")?,
+                description: t.string("description")?,
+                input_schema: t.json_table("input_schema")?,
+                method: t.string("method")?,
+                url: t.string("url")?,
+                headers: t.string_table("headers")?,
+                body: t.json("body")?,
+                max_bytes: t.integer("max_bytes")?,
+                timeout: t.string("timeout")?,
+                extract: t.string("extract")?,
+            },
+        ));
+    }
+    let mut mcp = Vec::new();
+    for t in r
+        .table_array("mcp")?
+        .map(Spanned::into_inner)
+        .unwrap_or_default()
+    {
+        let span = t.span();
+        let t = t.into_inner().known(
+            &[
+                "name",
+                "command",
+                "url",
+                "env",
+                "headers",
+                "allow_tools",
+                "deny_tools",
+                "timeout",
+                "on_failure",
+            ],
+            &[],
+        )?;
+        mcp.push(Spanned::new(
+            span,
+            RawMcpServer {
+                name: t.string("name")?,
+                command: t.string_array("command")?,
+                url: t.string("url")?,
+                env: t.string_table("env")?,
+                headers: t.string_table("headers")?,
+                allow_tools: t.string_array("allow_tools")?,
+                deny_tools: t.string_array("deny_tools")?,
+                timeout: t.string("timeout")?,
+                on_failure: t.string("on_failure")?,
+            },
+        ));
+    }
+    let sql_query = match r.table("sql_query")? {
+        Some(t) => {
+            let span = t.span();
+            let t = t
+                .into_inner()
+                .known(&["database", "max_rows", "timeout"], &[])?;
+            Some(Spanned::new(
+                span,
+                RawSqlQuery {
+                    database: t.string("database")?,
+                    max_rows: t.integer("max_rows")?,
+                    timeout: t.string("timeout")?,
+                },
+            ))
+        }
+        None => None,
+    };
+    let slack_post = match r.table("slack_post")? {
+        Some(t) => {
+            let span = t.span();
+            let t = t.into_inner().known(&["webhook_url", "timeout"], &[])?;
+            Some(Spanned::new(
+                span,
+                RawSlackPost {
+                    webhook_url: t.string("webhook_url")?,
+                    timeout: t.string("timeout")?,
+                },
+            ))
+        }
+        None => None,
+    };
     Ok(Spanned::new(
         span,
         RawTools {
             builtin: r.string_array("builtin")?,
+            command,
+            http,
+            mcp,
+            sql_query,
+            slack_post,
         },
     ))
 }
@@ -731,6 +966,40 @@ impl<'a, 'i> Reader<'a, 'i> {
         Ok(Some(Spanned::new(value.span(), items)))
     }
 
+    /// A table whose values are all strings (`env`, `headers`), in the order written.
+    fn string_table(&self, key: &str) -> Result<Option<RawStringTable>, SpecError> {
+        let Some(table) = self.table(key)? else {
+            return Ok(None);
+        };
+        let span = table.span();
+        let table = table.into_inner();
+        let mut pairs = Vec::new();
+        for (name, value) in table.entries_in_order() {
+            let name_spanned = Spanned::new(name.span(), name.get_ref().to_string());
+            let value = table.expect_string(name.get_ref(), value)?;
+            pairs.push((name_spanned, value));
+        }
+        Ok(Some(Spanned::new(span, pairs)))
+    }
+
+    /// Any value, as JSON (a TOML datetime becomes its string).
+    fn json(&self, key: &str) -> Result<Option<Spanned<serde_json::Value>>, SpecError> {
+        Ok(self
+            .get(key)
+            .map(|value| Spanned::new(value.span(), to_json(value.get_ref()))))
+    }
+
+    /// A table, as a JSON object (e.g. an inline JSON Schema).
+    fn json_table(&self, key: &str) -> Result<Option<Spanned<serde_json::Value>>, SpecError> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        match value.get_ref() {
+            DeValue::Table(_) => Ok(Some(Spanned::new(value.span(), to_json(value.get_ref())))),
+            _ => Err(self.wrong_type(key, "a table", value)),
+        }
+    }
+
     /// An array of tables (`[[key]]`), each as a reader that has not checked its keys yet.
     fn table_array(
         &self,
@@ -802,6 +1071,33 @@ pub(crate) fn closest<'c>(
     match best {
         Some((score, candidate)) if score >= 0.8 => Some(candidate.to_owned()),
         _ => None,
+    }
+}
+
+/// A TOML value as JSON.
+fn to_json(value: &DeValue<'_>) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        DeValue::String(s) => Value::String(s.to_string()),
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+            .map(Value::from)
+            .unwrap_or(Value::Null),
+        DeValue::Float(f) => f
+            .as_str()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        DeValue::Boolean(b) => Value::Bool(*b),
+        DeValue::Datetime(d) => Value::String(d.to_string()),
+        DeValue::Array(items) => Value::Array(items.iter().map(|v| to_json(v.get_ref())).collect()),
+        DeValue::Table(table) => Value::Object(
+            table
+                .iter()
+                .map(|(k, v)| (k.get_ref().to_string(), to_json(v.get_ref())))
+                .collect(),
+        ),
     }
 }
 

@@ -16,10 +16,11 @@ use crate::error::SpecError;
 use crate::interpolate::{self, ExpandErrorKind, Site, Sources};
 use crate::raw::{RawAgent, RawModel, RawString, SourceText, closest};
 use crate::spec::{
-    AgentSpec, CommandRulesSpec, EnvironmentSpec, LimitsSpec, LoopSpec, ModelSpec,
-    NetworkRulesSpec, NetworkSpec, PathRulesSpec, PolicySpec, Pricing, PromptSpec, Provider,
-    RateLimitSpec, RateLimitTarget, ResourceLimitsSpec, SandboxKind, Secret, ToolsSpec, TraceSpec,
-    VerifySpec, WorkspaceSpec,
+    AgentSpec, CommandRulesSpec, CommandToolSpec, DashValues, EnvironmentSpec, HttpToolSpec,
+    LimitsSpec, LoopSpec, McpOnFailure, McpServerSpec, McpTransport, ModelSpec, NetworkRulesSpec,
+    NetworkSpec, OutputSpec, PathRulesSpec, PolicySpec, Pricing, PromptSpec, Provider,
+    RateLimitSpec, RateLimitTarget, ResourceLimitsSpec, SandboxKind, Secret, SlackPostSpec,
+    SqlQuerySpec, ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
 };
 
 pub(crate) const DEFAULT_MAX_OUTPUT_TOKENS: i64 = 4096;
@@ -162,6 +163,7 @@ pub(crate) fn resolve(
     let limits = r.limits(raw.limits)?;
     let policy = r.policy(raw.policy)?;
     let tools = r.tools(raw.tools)?;
+    let output = r.output(raw.output)?;
     let trace = TraceSpec {
         dir: match raw.trace.as_ref().and_then(|t| t.get_ref().dir.as_ref()) {
             Some(dir) => r.path("trace.dir", dir)?,
@@ -188,7 +190,7 @@ pub(crate) fn resolve(
         limits,
         policy,
         tools,
-        output: None,
+        output,
         trace,
         secrets,
     })
@@ -1056,6 +1058,187 @@ impl Resolver<'_> {
         })
     }
 
+    fn required_string(
+        &mut self,
+        key: &str,
+        value: Option<&RawString>,
+        table_span: Range<usize>,
+    ) -> Result<String, SpecError> {
+        match value {
+            Some(v) => {
+                let text = self.expand(key, v)?;
+                if text.trim().is_empty() {
+                    return Err(self.invalid(key, v.span(), "must not be empty".to_owned(), None));
+                }
+                Ok(text)
+            }
+            None => Err(self.missing(key, table_span, None)),
+        }
+    }
+
+    /// A declared tool's name: valid for the model APIs, and unique among the agent's tools.
+    fn tool_name(
+        &mut self,
+        key: &str,
+        value: Option<&RawString>,
+        table_span: Range<usize>,
+        taken: &mut Vec<String>,
+    ) -> Result<String, SpecError> {
+        let Some(raw) = value else {
+            return Err(self.missing(key, table_span, None));
+        };
+        let name = self.expand(key, raw)?;
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(self.invalid(
+                key,
+                raw.span(),
+                format!("`{}` is not a valid tool name", self.redact(&name)),
+                Some("1 to 64 letters, digits, `_` or `-`"),
+            ));
+        }
+        if taken.contains(&name) || crate::BUILTIN_TOOLS.contains(&name.as_str()) {
+            return Err(self.invalid(
+                key,
+                raw.span(),
+                format!("a tool named `{name}` exists already"),
+                Some("tool names must be unique, builtins included"),
+            ));
+        }
+        taken.push(name.clone());
+        Ok(name)
+    }
+
+    /// An object JSON Schema (default: an object with no properties).
+    fn object_schema(
+        &self,
+        key: &str,
+        value: Option<&Spanned<serde_json::Value>>,
+    ) -> Result<serde_json::Value, SpecError> {
+        let Some(schema) = value else {
+            return Ok(serde_json::json!({"type": "object", "properties": {}}));
+        };
+        if schema
+            .get_ref()
+            .get("type")
+            .and_then(serde_json::Value::as_str)
+            != Some("object")
+        {
+            return Err(self.invalid(key, schema.span(), "must be an object schema (`type = \"object\"`)".to_owned(), Some("e.g. `input_schema = { type = \"object\", required = [\"id\"], properties = { id = { type = \"string\" } } }`")));
+        }
+        Ok(schema.get_ref().clone())
+    }
+
+    /// Every `{{ field }}` of a tool template names a property of its input schema.
+    fn check_placeholders(
+        &self,
+        key: &str,
+        raw: &RawString,
+        text: &str,
+        schema: &serde_json::Value,
+    ) -> Result<(), SpecError> {
+        let properties = schema
+            .get("properties")
+            .and_then(serde_json::Value::as_object);
+        let mut rest = text;
+        while let Some(start) = rest.find("{{") {
+            let after = &rest[start + 2..];
+            let Some(end) = after.find("}}") else {
+                return Err(self.invalid(
+                    key,
+                    raw.span(),
+                    "`{{` without a closing `}}`".to_owned(),
+                    None,
+                ));
+            };
+            let field = after[..end].trim();
+            if !properties.is_some_and(|p| p.contains_key(field)) {
+                return Err(self.invalid(
+                    key,
+                    raw.span(),
+                    format!("`{{{{ {field} }}}}` is not a property of the tool's input_schema"),
+                    Some("add it to `input_schema.properties`"),
+                ));
+            }
+            rest = &after[end + 2..];
+        }
+        Ok(())
+    }
+
+    /// A table of strings, each interpolated (secrets allowed).
+    fn string_map(
+        &mut self,
+        key: &str,
+        raw: Option<&crate::raw::RawStringTable>,
+        env_names: bool,
+    ) -> Result<BTreeMap<String, String>, SpecError> {
+        let mut map = BTreeMap::new();
+        if let Some(pairs) = raw {
+            for (name, value) in pairs.get_ref() {
+                let item_key = format!("{key}.{}", name.get_ref());
+                if env_names {
+                    self.check_env_name(&item_key, name)?;
+                }
+                let value = self.expand(&item_key, value)?;
+                map.insert(name.get_ref().clone(), value);
+            }
+        }
+        Ok(map)
+    }
+
+    fn output(
+        &mut self,
+        raw: Option<Spanned<crate::raw::RawOutput>>,
+    ) -> Result<Option<OutputSpec>, SpecError> {
+        let Some(raw) = raw else {
+            return Ok(None);
+        };
+        let span = raw.span();
+        let o = raw.into_inner();
+        let Some(schema_raw) = o.schema.as_ref() else {
+            return Err(self.missing(
+                "output.schema",
+                span,
+                Some("a JSON Schema file, e.g. `schema = \"triage.schema.json\"`"),
+            ));
+        };
+        let schema_path = self.path("output.schema", schema_raw)?;
+        let text = std::fs::read_to_string(&schema_path).map_err(|err| {
+            self.invalid(
+                "output.schema",
+                schema_raw.span(),
+                format!("cannot read {}: {err}", schema_path.display()),
+                None,
+            )
+        })?;
+        let schema: serde_json::Value = serde_json::from_str(&text).map_err(|err| {
+            self.invalid(
+                "output.schema",
+                schema_raw.span(),
+                format!("{} is not JSON: {err}", schema_path.display()),
+                None,
+            )
+        })?;
+        if !schema.is_object() && !schema.is_boolean() {
+            return Err(self.invalid(
+                "output.schema",
+                schema_raw.span(),
+                format!("{} is not a JSON Schema (an object)", schema_path.display()),
+                None,
+            ));
+        }
+        let max_attempts = self.u32("output.max_attempts", o.max_attempts.as_ref(), 3, 1)?;
+        Ok(Some(OutputSpec {
+            schema_path,
+            schema,
+            max_attempts,
+        }))
+    }
+
     fn tools(
         &mut self,
         raw: Option<Spanned<crate::raw::RawTools>>,
@@ -1086,13 +1269,329 @@ impl Resolver<'_> {
                 builtin.push(text);
             }
         }
+        let mut names: Vec<String> = builtin.clone();
+        let mut command = Vec::new();
+        for tool in t.command {
+            let span = tool.span();
+            let tool = tool.into_inner();
+            let name = self.tool_name(
+                "tools.command.name",
+                tool.name.as_ref(),
+                span.clone(),
+                &mut names,
+            )?;
+            let key = |k: &str| format!("tools.command.{k}");
+            let description =
+                self.required_string(&key("description"), tool.description.as_ref(), span.clone())?;
+            let input_schema =
+                self.object_schema(&key("input_schema"), tool.input_schema.as_ref())?;
+            let Some(argv_raw) = tool.argv.as_ref().filter(|a| !a.get_ref().is_empty()) else {
+                return Err(self.missing(
+                    &key("argv"),
+                    span,
+                    Some("e.g. `argv = [\"gh\", \"run\", \"view\", \"{{ run_id }}\"]`"),
+                ));
+            };
+            let mut argv = Vec::new();
+            for item in argv_raw.get_ref() {
+                let text = self.expand(&key("argv"), item)?;
+                self.check_placeholders(&key("argv"), item, &text, &input_schema)?;
+                argv.push(text);
+            }
+            let dash_values = match tool.dash_values.as_ref() {
+                None => DashValues::Refuse,
+                Some(v) => match self.expand(&key("dash_values"), v)?.as_str() {
+                    "refuse" => DashValues::Refuse,
+                    "allow" => DashValues::Allow,
+                    other => {
+                        return Err(self.invalid(
+                            &key("dash_values"),
+                            v.span(),
+                            format!("unknown value `{}`", self.redact(other)),
+                            Some("use \"refuse\" (the default) or \"allow\""),
+                        ));
+                    }
+                },
+            };
+            command.push(CommandToolSpec {
+                name,
+                description,
+                input_schema,
+                argv,
+                timeout: self.duration_or(
+                    &key("timeout"),
+                    tool.timeout.as_ref(),
+                    Duration::from_secs(60),
+                )?,
+                output_limit: usize::try_from(self.integer(
+                    &key("output_limit"),
+                    tool.output_limit.as_ref(),
+                    16384,
+                    1,
+                    1 << 30,
+                )?)
+                .unwrap_or(16384),
+                working_dir: match tool.working_dir.as_ref() {
+                    Some(d) => self.expand(&key("working_dir"), d)?,
+                    None => ".".to_owned(),
+                },
+                env: self.string_map(&key("env"), tool.env.as_ref(), true)?,
+                dash_values,
+            });
+        }
+        let mut http = Vec::new();
+        for tool in t.http {
+            let span = tool.span();
+            let tool = tool.into_inner();
+            let name = self.tool_name(
+                "tools.http.name",
+                tool.name.as_ref(),
+                span.clone(),
+                &mut names,
+            )?;
+            let key = |k: &str| format!("tools.http.{k}");
+            let description =
+                self.required_string(&key("description"), tool.description.as_ref(), span.clone())?;
+            let input_schema =
+                self.object_schema(&key("input_schema"), tool.input_schema.as_ref())?;
+            let method = match tool.method.as_ref() {
+                None => "GET".to_owned(),
+                Some(m) => {
+                    let text = self.expand(&key("method"), m)?.to_ascii_uppercase();
+                    if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&text.as_str()) {
+                        return Err(self.invalid(
+                            &key("method"),
+                            m.span(),
+                            format!("unknown method `{text}`"),
+                            Some("GET, POST, PUT, PATCH or DELETE"),
+                        ));
+                    }
+                    text
+                }
+            };
+            let Some(url_raw) = tool.url.as_ref() else {
+                return Err(self.missing(
+                    &key("url"),
+                    span,
+                    Some("e.g. `url = \"https://api.github.com/repos/{{ repo }}\"`"),
+                ));
+            };
+            let url = self.expand(&key("url"), url_raw)?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(self.invalid(
+                    &key("url"),
+                    url_raw.span(),
+                    "must start with http:// or https://".to_owned(),
+                    None,
+                ));
+            }
+            self.check_placeholders(&key("url"), url_raw, &url, &input_schema)?;
+            let extract = match tool.extract.as_ref() {
+                None => None,
+                Some(e) => {
+                    let text = self.expand(&key("extract"), e)?;
+                    if !text.is_empty() && !text.starts_with('/') {
+                        return Err(self.invalid(
+                            &key("extract"),
+                            e.span(),
+                            "a JSON Pointer starts with `/`".to_owned(),
+                            Some("e.g. \"/data/items\""),
+                        ));
+                    }
+                    Some(text)
+                }
+            };
+            http.push(HttpToolSpec {
+                name,
+                description,
+                input_schema,
+                method,
+                url,
+                headers: self.string_map(&key("headers"), tool.headers.as_ref(), false)?,
+                body: tool.body.map(Spanned::into_inner),
+                max_bytes: u64::try_from(self.integer(
+                    &key("max_bytes"),
+                    tool.max_bytes.as_ref(),
+                    1 << 20,
+                    1,
+                    1 << 30,
+                )?)
+                .unwrap_or(1 << 20),
+                timeout: self.duration_or(
+                    &key("timeout"),
+                    tool.timeout.as_ref(),
+                    Duration::from_secs(30),
+                )?,
+                extract,
+            });
+        }
+        let mut mcp = Vec::new();
+        for server in t.mcp {
+            let span = server.span();
+            let server = server.into_inner();
+            let key = |k: &str| format!("tools.mcp.{k}");
+            let Some(name_raw) = server.name.as_ref() else {
+                return Err(self.missing(&key("name"), span, None));
+            };
+            let name = self.expand(&key("name"), name_raw)?;
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(self.invalid(
+                    &key("name"),
+                    name_raw.span(),
+                    format!("`{}` is not a valid server name", self.redact(&name)),
+                    Some("letters, digits, `_` and `-`; it prefixes the server's tools"),
+                ));
+            }
+            if mcp.iter().any(|m: &McpServerSpec| m.name == name) {
+                return Err(self.invalid(
+                    &key("name"),
+                    name_raw.span(),
+                    format!("server `{name}` is declared twice"),
+                    None,
+                ));
+            }
+            let transport = match (&server.command, &server.url) {
+                (Some(command), None) if !command.get_ref().is_empty() => {
+                    let mut argv = Vec::new();
+                    for item in command.get_ref() {
+                        argv.push(self.expand(&key("command"), item)?);
+                    }
+                    McpTransport::Stdio {
+                        command: argv,
+                        env: self.string_map(&key("env"), server.env.as_ref(), true)?,
+                    }
+                }
+                (None, Some(url)) => McpTransport::Http {
+                    url: self.expand(&key("url"), url)?,
+                    headers: self.string_map(&key("headers"), server.headers.as_ref(), false)?,
+                },
+                _ => {
+                    return Err(self.invalid(&key("command"), span, "give exactly one of `command` (stdio) or `url` (streamable HTTP)".to_owned(), Some("e.g. `command = [\"npx\", \"@modelcontextprotocol/server-filesystem\", \".\"]`")));
+                }
+            };
+            let mut list = |k: &str,
+                            raw: Option<&Spanned<Vec<RawString>>>|
+             -> Result<Vec<String>, SpecError> {
+                Ok(self.strings(&key(k), raw)?.unwrap_or_default())
+            };
+            let allow_tools = list("allow_tools", server.allow_tools.as_ref())?;
+            let deny_tools = list("deny_tools", server.deny_tools.as_ref())?;
+            let on_failure = match server.on_failure.as_ref() {
+                None => McpOnFailure::Stop,
+                Some(v) => match self.expand(&key("on_failure"), v)?.as_str() {
+                    "stop" => McpOnFailure::Stop,
+                    "continue" => McpOnFailure::Continue,
+                    other => {
+                        return Err(self.invalid(
+                            &key("on_failure"),
+                            v.span(),
+                            format!("unknown value `{}`", self.redact(other)),
+                            Some("use \"stop\" (the default) or \"continue\""),
+                        ));
+                    }
+                },
+            };
+            mcp.push(McpServerSpec {
+                name,
+                transport,
+                allow_tools,
+                deny_tools,
+                timeout: self.duration_or(
+                    &key("timeout"),
+                    server.timeout.as_ref(),
+                    Duration::from_secs(30),
+                )?,
+                on_failure,
+            });
+        }
+        let sql_query = match t.sql_query {
+            None => None,
+            Some(sql) => {
+                let span = sql.span();
+                let sql = sql.into_inner();
+                let Some(db) = sql.database.as_ref() else {
+                    return Err(self.missing(
+                        "tools.sql_query.database",
+                        span,
+                        Some("a SQLite file relative to the workspace"),
+                    ));
+                };
+                Some(SqlQuerySpec {
+                    database: self.expand("tools.sql_query.database", db)?,
+                    max_rows: usize::try_from(self.integer(
+                        "tools.sql_query.max_rows",
+                        sql.max_rows.as_ref(),
+                        200,
+                        1,
+                        1_000_000,
+                    )?)
+                    .unwrap_or(200),
+                    timeout: self.duration_or(
+                        "tools.sql_query.timeout",
+                        sql.timeout.as_ref(),
+                        Duration::from_secs(10),
+                    )?,
+                })
+            }
+        };
+        let slack_post = match t.slack_post {
+            None => None,
+            Some(slack) => {
+                let span = slack.span();
+                let slack = slack.into_inner();
+                let Some(url) = slack.webhook_url.as_ref() else {
+                    return Err(self.missing(
+                        "tools.slack_post.webhook_url",
+                        span,
+                        Some("`webhook_url = \"${secret:SLACK_WEBHOOK_URL}\"`"),
+                    ));
+                };
+                let webhook_url = self.expand("tools.slack_post.webhook_url", url)?;
+                // The webhook URL is a credential however it was written.
+                self.secrets.push(webhook_url.clone());
+                Some(SlackPostSpec {
+                    webhook_url: Secret::new(webhook_url),
+                    timeout: self.duration_or(
+                        "tools.slack_post.timeout",
+                        slack.timeout.as_ref(),
+                        Duration::from_secs(15),
+                    )?,
+                })
+            }
+        };
+        for (tool, configured, table) in [
+            (
+                "sql_query",
+                sql_query.is_some(),
+                "[tools.sql_query] with `database`",
+            ),
+            (
+                "slack_post",
+                slack_post.is_some(),
+                "[tools.slack_post] with `webhook_url`",
+            ),
+        ] {
+            if builtin.iter().any(|b| b == tool) && !configured {
+                let at = t.builtin.as_ref().map(Spanned::span).unwrap_or(0..0);
+                return Err(self.invalid(
+                    "tools.builtin",
+                    at,
+                    format!("the `{tool}` builtin needs {table}"),
+                    None,
+                ));
+            }
+        }
         Ok(ToolsSpec {
             builtin,
-            command: Vec::new(),
-            http: Vec::new(),
-            mcp: Vec::new(),
-            sql_query: None,
-            slack_post: None,
+            command,
+            http,
+            mcp,
+            sql_query,
+            slack_post,
         })
     }
 }

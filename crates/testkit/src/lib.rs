@@ -31,6 +31,7 @@ mod anthropic;
 mod error;
 mod handler;
 mod http;
+pub mod mcp;
 mod openai;
 mod server;
 

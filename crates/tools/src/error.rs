@@ -70,6 +70,63 @@ pub enum ToolError {
     #[error("cannot run the command: {0}")]
     Sandbox(#[from] rein_sandbox::SandboxError),
 
+    /// A `[[tools.command]]` or `[[tools.http]]` declaration (or a builtin's table) cannot
+    /// be used as written.
+    #[error("tool `{tool}` is declared wrong: {message}")]
+    InvalidDeclaration { tool: String, message: String },
+
+    /// A builtin that needs configuration was listed without its table.
+    #[error(
+        "builtin tool `{name}` needs a `[tools.{name}]` table\nhint: add `[tools.{name}]` with {needs} to the agent file"
+    )]
+    MissingToolConfig { name: String, needs: &'static str },
+
+    /// An MCP server could not be started, connected to or initialized, or did not list
+    /// its tools within its timeout.
+    #[error("MCP server `{server}` ({target}) failed to start: {message}")]
+    McpStart {
+        server: String,
+        target: String,
+        message: String,
+    },
+
+    /// `allow_tools` of an MCP server names a tool the server does not offer.
+    #[error(
+        "MCP server `{server}` has no tool `{tool}` (named in allow_tools)\nhint: the server offers: {available}"
+    )]
+    McpUnknownTool {
+        server: String,
+        tool: String,
+        available: String,
+    },
+
+    /// An MCP server exited or closed its connection after it started: its tools cannot
+    /// be called any more. What happens to the run is `on_failure`'s choice.
+    #[error("MCP server `{server}` is no longer running: {message}")]
+    McpServerGone { server: String, message: String },
+
+    /// An MCP server did not answer a call within its timeout.
+    #[error(
+        "MCP server `{server}` did not answer the call of `{tool}` within {timeout_ms} ms\nhint: the call was cancelled; try again with a smaller request, or raise the server's timeout"
+    )]
+    McpTimeout {
+        server: String,
+        tool: String,
+        timeout_ms: u64,
+    },
+
+    /// An MCP server answered a call with a protocol error.
+    #[error("MCP server `{server}` failed the call of `{tool}`: {message}")]
+    McpCall {
+        server: String,
+        tool: String,
+        message: String,
+    },
+
+    /// Serving tools over MCP (`rein mcp-serve`) failed.
+    #[error("cannot serve tools over MCP: {message}")]
+    McpServe { message: String },
+
     /// A blocking task of a tool panicked or was cancelled.
     #[error("tool `{tool}` stopped unexpectedly: {message}")]
     Internal { tool: String, message: String },

@@ -12,7 +12,9 @@
 //! [`rein_sandbox::Sandbox`]. File tools resolve every path inside the workspace.
 
 pub mod builtin;
+pub mod declared;
 mod error;
+pub mod mcp;
 pub mod path;
 mod toolbox;
 mod truncate;

@@ -36,6 +36,7 @@ pub enum EventData {
     PolicyDecision(PolicyDecision),
     Approval(Approval),
     VerifyResult(VerifyResult),
+    OutputCheck(OutputCheck),
     /// A message the harness added to the conversation on its own (e.g. the warning before
     /// `stuck`).
     LoopWarning {
@@ -61,6 +62,7 @@ impl EventData {
             EventData::PolicyDecision(_) => "policy_decision",
             EventData::Approval(_) => "approval",
             EventData::VerifyResult(_) => "verify_result",
+            EventData::OutputCheck(_) => "output_check",
             EventData::LoopWarning { .. } => "loop_warning",
             EventData::Error { .. } => "error",
             EventData::RunFinished(_) => "run_finished",
@@ -187,6 +189,10 @@ pub struct RunFinished {
     pub cost_usd: f64,
     pub wall_time_ms: u64,
     pub workspace_changes: Option<WorkspaceChanges>,
+    /// The final answer as a JSON value, when `[output] schema` is set and it was valid
+    /// (also saved as `output.json` in the run folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
 }
 
 /// A guardrail's answer to one proposed action.
@@ -217,4 +223,13 @@ pub struct Approval {
     /// `terminal`, `flag` (`--approve`), `remembered` (approved earlier for the run).
     pub source: String,
     pub waited_ms: u64,
+}
+
+/// The final answer checked against `[output] schema`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputCheck {
+    pub attempt: u32,
+    pub valid: bool,
+    /// What was wrong, when it was not valid.
+    pub problems: Vec<String>,
 }

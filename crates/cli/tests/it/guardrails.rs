@@ -390,3 +390,22 @@ fn http_request_respects_the_network_rules() {
         "the listed address was reached"
     );
 }
+
+#[test]
+fn a_provider_rate_limit_ends_the_run_as_denied() {
+    let script = json!({"turns": [shell_turn("echo 1"), {"text": "done"}]});
+    let extra = format!(
+        "{SHELL}\n[[policy.rate_limit]]\nprovider = \"openai\"\nper_minute = 1\nmax_wait = \"20ms\"\n"
+    );
+    let fixture = Fixture::new("openai", true, script, &extra);
+    let out = fixture.run(&[]);
+    assert_eq!(out.code, 15, "{out:?}");
+    let events = fixture.events();
+    assert_eq!(finished(&events)["stop_reason"], "denied");
+    assert_eq!(fixture.requests().len(), 1, "the second call never left");
+    let decision = of_kind(&events, "policy_decision")
+        .into_iter()
+        .find(|d| d["data"]["action"] == "rate_limit")
+        .unwrap();
+    assert_eq!(decision["data"]["rule"], "policy.rate_limit[0]");
+}

@@ -5,5 +5,7 @@
 mod cli;
 mod guardrails;
 mod harness;
+mod mcp;
+mod output;
 mod runs;
 mod tidy;

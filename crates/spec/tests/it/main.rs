@@ -3,6 +3,7 @@
 mod errors;
 mod resolved;
 mod secrets;
+mod tools;
 
 use std::collections::BTreeMap;
 use std::path::Path;

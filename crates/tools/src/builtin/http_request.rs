@@ -136,40 +136,79 @@ impl Tool for HttpRequestTool {
     ) -> Result<ToolOutput, ToolError> {
         let arguments: Arguments = parse_arguments(NAME, arguments)?;
         let request = prepare(arguments, ctx.timeout)?;
-        let url = parse_url(&request.url_text)?;
-        let Some(guard) = ctx.network.clone() else {
-            return Err(refused(
-                "no network rules: http_request is not allowed".to_owned(),
-            ));
-        };
-        let timeout = request.timeout;
-        let url_text = request.url_text.clone();
-        match tokio::time::timeout(timeout, fetch(request, url, guard.as_ref())).await {
-            Ok(result) => result,
-            Err(_elapsed) => Err(ToolError::Io {
-                action: "fetch",
-                path: url_text,
-                source: std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!(
-                        "timed out after {} (lookup, connect, redirects and body together); ask for a larger timeout_secs or a smaller response",
-                        format_duration(timeout)
-                    ),
-                ),
-            }),
-        }
+        let fetched = fetch_guarded(NAME, request, ctx.network.as_ref()).await?;
+        Ok(format_response(
+            &fetched.hops,
+            fetched.version,
+            fetched.status,
+            &fetched.headers,
+            &fetched.body,
+            fetched.cut_at,
+        ))
     }
 }
 
-/// A call's arguments, checked and converted.
+/// Which request headers are dropped when a redirect leaves the origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CrossOriginHeaders {
+    /// `authorization`, `proxy-authorization` and `cookie` (the model's own headers).
+    Credentials,
+    /// Every header but `content-type` (declared headers may all be secrets).
+    All,
+}
+
+/// A request, checked and converted; also built by declared HTTP tools and `slack_post`.
 #[derive(Debug)]
-struct Prepared {
-    method: Method,
-    url_text: String,
-    headers: HeaderMap,
-    body: Option<Vec<u8>>,
-    timeout: Duration,
-    max_bytes: u64,
+pub(crate) struct Prepared {
+    pub(crate) method: Method,
+    pub(crate) url_text: String,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) timeout: Duration,
+    pub(crate) max_bytes: u64,
+    pub(crate) cross_origin: CrossOriginHeaders,
+}
+
+/// A final (non-redirect) response, its body read up to `max_bytes`.
+#[derive(Debug)]
+pub(crate) struct Fetched {
+    /// One line per redirect followed.
+    pub(crate) hops: Vec<String>,
+    pub(crate) version: reqwest::Version,
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+    /// `Some(max_bytes)` when the body was longer and cut there.
+    pub(crate) cut_at: Option<u64>,
+}
+
+/// Sends `request` under the network rules (every step of the module doc), with its
+/// timeout over the whole exchange. `tool` names the caller in the refusal without rules.
+pub(crate) async fn fetch_guarded(
+    tool: &str,
+    request: Prepared,
+    network: Option<&Arc<dyn NetworkGuard>>,
+) -> Result<Fetched, ToolError> {
+    let url = parse_url(&request.url_text)?;
+    let Some(guard) = network else {
+        return Err(refused(format!("no network rules: {tool} is not allowed")));
+    };
+    let timeout = request.timeout;
+    let url_text = request.url_text.clone();
+    match tokio::time::timeout(timeout, fetch(request, url, guard.as_ref())).await {
+        Ok(result) => result,
+        Err(_elapsed) => Err(ToolError::Io {
+            action: "fetch",
+            path: url_text,
+            source: std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "timed out after {} (lookup, connect, redirects and body together); ask for a larger timeout_secs or a smaller response",
+                    format_duration(timeout)
+                ),
+            ),
+        }),
+    }
 }
 
 fn invalid(message: String) -> ToolError {
@@ -249,6 +288,7 @@ fn prepare(arguments: Arguments, ctx_timeout: Duration) -> Result<Prepared, Tool
         body,
         timeout,
         max_bytes,
+        cross_origin: CrossOriginHeaders::Credentials,
     })
 }
 
@@ -420,7 +460,7 @@ fn transport_error(url: &Url, error: &reqwest::Error) -> ToolError {
     }
 }
 
-fn format_duration(duration: Duration) -> String {
+pub(crate) fn format_duration(duration: Duration) -> String {
     if duration.subsec_millis() == 0 {
         format!("{}s", duration.as_secs())
     } else {
@@ -433,13 +473,14 @@ async fn fetch(
     request: Prepared,
     url: Url,
     guard: &dyn NetworkGuard,
-) -> Result<ToolOutput, ToolError> {
+) -> Result<Fetched, ToolError> {
     let Prepared {
         mut method,
         mut headers,
         mut body,
         timeout,
         max_bytes,
+        cross_origin,
         ..
     } = request;
     let mut url = url;
@@ -494,8 +535,19 @@ async fn fetch(
                 headers.remove(reqwest::header::CONTENT_TYPE);
             }
             if next.origin() != url.origin() {
-                for name in CREDENTIAL_HEADERS {
-                    headers.remove(*name);
+                match cross_origin {
+                    CrossOriginHeaders::Credentials => {
+                        for name in CREDENTIAL_HEADERS {
+                            headers.remove(*name);
+                        }
+                    }
+                    CrossOriginHeaders::All => {
+                        let content_type = headers.remove(reqwest::header::CONTENT_TYPE);
+                        headers.clear();
+                        if let Some(content_type) = content_type {
+                            headers.insert(reqwest::header::CONTENT_TYPE, content_type);
+                        }
+                    }
                 }
             }
             hops.push(format!("redirected: {status} `{url}` -> `{next}`"));
@@ -520,14 +572,14 @@ async fn fetch(
             }
             kept.extend_from_slice(&chunk);
         }
-        return Ok(format_response(
-            &hops,
-            response.version(),
+        return Ok(Fetched {
+            hops,
+            version: response.version(),
             status,
-            response.headers(),
-            &kept,
-            cut.then_some(max_bytes),
-        ));
+            headers: response.headers().clone(),
+            body: kept,
+            cut_at: cut.then_some(max_bytes),
+        });
     }
 }
 
@@ -541,7 +593,7 @@ fn redirect_drops_body(status: StatusCode, method: &Method) -> bool {
     }
 }
 
-fn format_response(
+pub(crate) fn format_response(
     hops: &[String],
     version: reqwest::Version,
     status: StatusCode,

@@ -1,6 +1,10 @@
 //! Builtin tools: files (`read_file`, `write_file`, `edit_file`, `list_dir`), search
-//! (`grep`), commands (`shell`) and the network (`http_request`, checked by the run's
-//! [`crate::NetworkGuard`]). Documented for users in `docs/tools.md`.
+//! (`grep`), commands (`shell`), the network (`http_request`, `slack_post`, checked by the
+//! run's [`crate::NetworkGuard`]) and data (`sql_query`, a read-only SQLite database).
+//! Documented for users in `docs/tools.md`.
+//!
+//! `sql_query` and `slack_post` need their `[tools.…]` table: build them with
+//! [`builtin_with`]; [`builtin`] gives only the tools that need no configuration.
 //!
 //! File tools resolve every path with [`crate::path::resolve_in_workspace`] and do their
 //! blocking file-system work on tokio's blocking pool. `shell` runs through the run's
@@ -12,11 +16,20 @@ mod http_request;
 mod list_dir;
 mod read_file;
 mod shell;
+mod slack_post;
+mod sql_query;
 mod write_file;
 
 use std::sync::Arc;
 
+use rein_spec::ToolsSpec;
+
 use crate::{Tool, ToolError};
+
+pub(crate) use http_request::{
+    CrossOriginHeaders, Prepared as PreparedRequest, fetch_guarded, format_response,
+};
+pub(crate) use shell::format_output as format_exec_output;
 
 pub use edit_file::EditFileTool;
 pub use grep::{GrepTool, MAX_GREP_LINE_CHARS, MAX_GREP_MATCHES};
@@ -26,9 +39,12 @@ pub use http_request::{
 pub use list_dir::{ListDirTool, MAX_LIST_ENTRIES};
 pub use read_file::ReadFileTool;
 pub use shell::{SHELL_MAX_OUTPUT_BYTES, ShellTool};
+pub use slack_post::{SLACK_MAX_BLOCKS, SlackPostTool};
+pub use sql_query::{SQL_MAX_CELL_CHARS, SqlQueryTool};
 pub use write_file::WriteFileTool;
 
-/// Names of the builtin tools, in the order they are documented.
+/// Names of the builtin tools that need no configuration, in the order they are
+/// documented.
 pub const BUILTIN_NAMES: &[&str] = &[
     "read_file",
     "write_file",
@@ -39,7 +55,47 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "http_request",
 ];
 
-/// The builtin tool with this name.
+/// Builtins that need a `[tools.NAME]` table, built by [`builtin_with`] only.
+pub const CONFIGURED_BUILTIN_NAMES: &[&str] = &["sql_query", "slack_post"];
+
+/// The builtin tool with this name, given the `[tools]` table for those that need
+/// configuration (`sql_query`, `slack_post`). Fails for an unknown name, a missing table
+/// or a table that cannot be used.
+pub fn builtin_with(name: &str, tools: &ToolsSpec) -> Result<Arc<dyn Tool>, ToolError> {
+    let tool: Arc<dyn Tool> = match name {
+        "sql_query" => match &tools.sql_query {
+            Some(spec) => Arc::new(SqlQueryTool::new(spec)?),
+            None => {
+                return Err(ToolError::MissingToolConfig {
+                    name: name.to_owned(),
+                    needs: "`database` (a SQLite file in the workspace)",
+                });
+            }
+        },
+        "slack_post" => match &tools.slack_post {
+            Some(spec) => Arc::new(SlackPostTool::new(spec)?),
+            None => {
+                return Err(ToolError::MissingToolConfig {
+                    name: name.to_owned(),
+                    needs: "`webhook_url = \"${secret:SLACK_WEBHOOK_URL}\"`",
+                });
+            }
+        },
+        _ => builtin(name).ok_or_else(|| ToolError::UnknownBuiltin {
+            name: name.to_owned(),
+            available: BUILTIN_NAMES
+                .iter()
+                .chain(CONFIGURED_BUILTIN_NAMES)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?,
+    };
+    Ok(tool)
+}
+
+/// The builtin tool with this name, for those that need no configuration (`None` for
+/// unknown names and for [`CONFIGURED_BUILTIN_NAMES`]).
 pub fn builtin(name: &str) -> Option<Arc<dyn Tool>> {
     let tool: Arc<dyn Tool> = match name {
         "read_file" => Arc::new(ReadFileTool::new()),

@@ -104,7 +104,7 @@ fn format_duration(duration: Duration) -> String {
     }
 }
 
-fn format_output(output: &ExecOutput, timeout: Duration) -> ToolOutput {
+pub(crate) fn format_output(output: &ExecOutput, timeout: Duration) -> ToolOutput {
     let mut content = String::new();
     if output.timed_out {
         content.push_str(&format!(

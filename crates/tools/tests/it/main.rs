@@ -4,10 +4,14 @@
 // Helpers outside `#[test]` functions panic on purpose: a broken fixture fails the test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod declared;
 mod files;
 mod http;
+mod mcp;
 mod race;
 mod shell;
+mod slack;
+mod sql;
 mod toolbox;
 
 use std::collections::BTreeMap;
