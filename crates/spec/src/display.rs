@@ -7,8 +7,8 @@
 use std::fmt::{self, Write as _};
 
 use crate::spec::{
-    AgentSpec, DashValues, McpOnFailure, McpTransport, NetworkSpec, RateLimitTarget, Secret,
-    WorkspaceSpec,
+    AgentSpec, CiLogSource, DashValues, McpOnFailure, McpTransport, NetworkSpec, RateLimitTarget,
+    Secret, WorkspaceSpec,
 };
 
 /// `text` with every occurrence of each secret replaced by `***`. Empty secrets are ignored.
@@ -346,6 +346,28 @@ impl AgentSpec {
             w.header("tools.slack_post");
             w.line("webhook_url", w.string(slack.webhook_url.expose()));
             w.line("timeout", duration(slack.timeout));
+        }
+        if let Some(ci) = &t.ci_logs {
+            w.header("tools.ci_logs");
+            match &ci.source {
+                CiLogSource::Folder { path } => {
+                    w.line("source", w.string("folder"));
+                    w.line("folder", w.string(&path.display().to_string()));
+                }
+                CiLogSource::Github {
+                    base_url,
+                    repo,
+                    token,
+                } => {
+                    w.line("source", w.string("github"));
+                    w.line("base_url", w.string(base_url));
+                    w.line("repo", w.string(repo));
+                    if token.is_some() {
+                        w.line("token", w.string("***"));
+                    }
+                }
+            }
+            w.line("timeout", duration(ci.timeout));
         }
         for tool in &t.command {
             w.out.push_str("\n[[tools.command]]\n");

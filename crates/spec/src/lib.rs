@@ -48,6 +48,9 @@ pub const BUILTIN_TOOLS: &[&str] = &[
     "http_request",
     "sql_query",
     "slack_post",
+    "get_run",
+    "list_jobs",
+    "read_job_log",
 ];
 
 /// The file name looked for when [`load_agent`] is given a folder.

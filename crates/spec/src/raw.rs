@@ -161,6 +161,17 @@ pub struct RawTools {
     pub mcp: Vec<Spanned<RawMcpServer>>,
     pub sql_query: Option<Spanned<RawSqlQuery>>,
     pub slack_post: Option<Spanned<RawSlackPost>>,
+    pub ci_logs: Option<Spanned<RawCiLogs>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawCiLogs {
+    pub source: Option<RawString>,
+    pub folder: Option<RawString>,
+    pub base_url: Option<RawString>,
+    pub repo: Option<RawString>,
+    pub token: Option<RawString>,
+    pub timeout: Option<RawString>,
 }
 
 /// A table of strings (`env`, `headers`), in the order written.
@@ -631,6 +642,7 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
             "mcp",
             "sql_query",
             "slack_post",
+            "ci_logs",
         ],
         &[],
     )?;
@@ -775,6 +787,27 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
         }
         None => None,
     };
+    let ci_logs = match r.table("ci_logs")? {
+        Some(t) => {
+            let span = t.span();
+            let t = t.into_inner().known(
+                &["source", "folder", "base_url", "repo", "token", "timeout"],
+                &[],
+            )?;
+            Some(Spanned::new(
+                span,
+                RawCiLogs {
+                    source: t.string("source")?,
+                    folder: t.string("folder")?,
+                    base_url: t.string("base_url")?,
+                    repo: t.string("repo")?,
+                    token: t.string("token")?,
+                    timeout: t.string("timeout")?,
+                },
+            ))
+        }
+        None => None,
+    };
     Ok(Spanned::new(
         span,
         RawTools {
@@ -784,6 +817,7 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
             mcp,
             sql_query,
             slack_post,
+            ci_logs,
         },
     ))
 }

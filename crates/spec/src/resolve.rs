@@ -16,11 +16,11 @@ use crate::error::SpecError;
 use crate::interpolate::{self, ExpandErrorKind, Site, Sources};
 use crate::raw::{RawAgent, RawModel, RawString, SourceText, closest};
 use crate::spec::{
-    AgentSpec, CommandRulesSpec, CommandToolSpec, DashValues, EnvironmentSpec, HttpToolSpec,
-    LimitsSpec, LoopSpec, McpOnFailure, McpServerSpec, McpTransport, ModelSpec, NetworkRulesSpec,
-    NetworkSpec, OutputSpec, PathRulesSpec, PolicySpec, Pricing, PromptSpec, Provider,
-    RateLimitSpec, RateLimitTarget, ResourceLimitsSpec, SandboxKind, Secret, SlackPostSpec,
-    SqlQuerySpec, ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
+    AgentSpec, CiLogSource, CiLogsSpec, CommandRulesSpec, CommandToolSpec, DashValues,
+    EnvironmentSpec, HttpToolSpec, LimitsSpec, LoopSpec, McpOnFailure, McpServerSpec, McpTransport,
+    ModelSpec, NetworkRulesSpec, NetworkSpec, OutputSpec, PathRulesSpec, PolicySpec, Pricing,
+    PromptSpec, Provider, RateLimitSpec, RateLimitTarget, ResourceLimitsSpec, SandboxKind, Secret,
+    SlackPostSpec, SqlQuerySpec, ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
 };
 
 pub(crate) const DEFAULT_MAX_OUTPUT_TOKENS: i64 = 4096;
@@ -1239,6 +1239,84 @@ impl Resolver<'_> {
         }))
     }
 
+    fn ci_logs(&mut self, ci: Spanned<crate::raw::RawCiLogs>) -> Result<CiLogsSpec, SpecError> {
+        let span = ci.span();
+        let ci = ci.into_inner();
+        let key = |k: &str| format!("tools.ci_logs.{k}");
+        let source_name = match ci.source.as_ref() {
+            Some(v) => self.expand(&key("source"), v)?,
+            None => "folder".to_owned(),
+        };
+        let source = match source_name.as_str() {
+            "folder" => {
+                let Some(folder) = ci.folder.as_ref() else {
+                    return Err(self.missing(
+                        &key("folder"),
+                        span,
+                        Some("a folder with run.json, jobs.json and logs/, relative to the agent file"),
+                    ));
+                };
+                CiLogSource::Folder {
+                    path: self.path(&key("folder"), folder)?,
+                }
+            }
+            "github" => {
+                let base_url = match ci.base_url.as_ref() {
+                    Some(v) => self
+                        .expand(&key("base_url"), v)?
+                        .trim_end_matches('/')
+                        .to_owned(),
+                    None => "https://api.github.com".to_owned(),
+                };
+                let Some(repo_raw) = ci.repo.as_ref() else {
+                    return Err(self.missing(&key("repo"), span, Some("`owner/repo`")));
+                };
+                let repo = self.expand(&key("repo"), repo_raw)?;
+                if repo.split('/').count() != 2 || repo.split('/').any(str::is_empty) {
+                    return Err(self.invalid(
+                        &key("repo"),
+                        repo_raw.span(),
+                        format!("`{}` is not `owner/repo`", self.redact(&repo)),
+                        None,
+                    ));
+                }
+                let token = match ci.token.as_ref() {
+                    Some(v) => {
+                        let token = self.expand(&key("token"), v)?;
+                        // A token is a credential however it was written.
+                        if !token.is_empty() {
+                            self.secrets.push(token.clone());
+                        }
+                        (!token.is_empty()).then(|| Secret::new(token))
+                    }
+                    None => None,
+                };
+                CiLogSource::Github {
+                    base_url,
+                    repo,
+                    token,
+                }
+            }
+            other => {
+                let at = ci.source.as_ref().map_or(span.clone(), Spanned::span);
+                return Err(self.invalid(
+                    &key("source"),
+                    at,
+                    format!("unknown source `{}`", self.redact(other)),
+                    Some("use \"folder\" or \"github\""),
+                ));
+            }
+        };
+        Ok(CiLogsSpec {
+            source,
+            timeout: self.duration_or(
+                &key("timeout"),
+                ci.timeout.as_ref(),
+                Duration::from_secs(30),
+            )?,
+        })
+    }
+
     fn tools(
         &mut self,
         raw: Option<Spanned<crate::raw::RawTools>>,
@@ -1551,8 +1629,11 @@ impl Resolver<'_> {
                     ));
                 };
                 let webhook_url = self.expand("tools.slack_post.webhook_url", url)?;
-                // The webhook URL is a credential however it was written.
-                self.secrets.push(webhook_url.clone());
+                // The webhook URL is a credential however it was written; empty means
+                // posting is disabled.
+                if !webhook_url.is_empty() {
+                    self.secrets.push(webhook_url.clone());
+                }
                 Some(SlackPostSpec {
                     webhook_url: Secret::new(webhook_url),
                     timeout: self.duration_or(
@@ -1562,6 +1643,10 @@ impl Resolver<'_> {
                     )?,
                 })
             }
+        };
+        let ci_logs = match t.ci_logs {
+            None => None,
+            Some(ci) => Some(self.ci_logs(ci)?),
         };
         for (tool, configured, table) in [
             (
@@ -1574,6 +1659,9 @@ impl Resolver<'_> {
                 slack_post.is_some(),
                 "[tools.slack_post] with `webhook_url`",
             ),
+            ("get_run", ci_logs.is_some(), "[tools.ci_logs]"),
+            ("list_jobs", ci_logs.is_some(), "[tools.ci_logs]"),
+            ("read_job_log", ci_logs.is_some(), "[tools.ci_logs]"),
         ] {
             if builtin.iter().any(|b| b == tool) && !configured {
                 let at = t.builtin.as_ref().map(Spanned::span).unwrap_or(0..0);
@@ -1592,6 +1680,7 @@ impl Resolver<'_> {
             mcp,
             sql_query,
             slack_post,
+            ci_logs,
         })
     }
 }

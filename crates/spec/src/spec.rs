@@ -283,6 +283,34 @@ pub struct ToolsSpec {
     pub sql_query: Option<SqlQuerySpec>,
     /// `[tools.slack_post]`: the incoming webhook of the `slack_post` builtin.
     pub slack_post: Option<SlackPostSpec>,
+    /// `[tools.ci_logs]`: where the `get_run`, `list_jobs` and `read_job_log` builtins read a
+    /// CI run from.
+    pub ci_logs: Option<CiLogsSpec>,
+}
+
+/// `[tools.ci_logs]`: a CI run's jobs and logs, from a folder or the GitHub Actions API.
+#[derive(Debug, Clone, Serialize)]
+pub struct CiLogsSpec {
+    pub source: CiLogSource,
+    #[serde(with = "duration_str")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CiLogSource {
+    /// A folder in the GitHub API's shapes: `run.json`, `jobs.json`, `logs/<job_id>.txt`
+    /// (resolved against `base_dir`; read on the host, not through the workspace).
+    Folder { path: PathBuf },
+    /// The GitHub Actions REST API.
+    Github {
+        /// API root, e.g. `https://api.github.com`.
+        base_url: String,
+        /// `owner/repo`.
+        repo: String,
+        /// A token with `actions:read`; `None` for public repositories.
+        token: Option<Secret>,
+    },
 }
 
 /// One `[[tools.command]]`: a program run with an argv template, never a shell string.

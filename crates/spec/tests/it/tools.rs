@@ -26,7 +26,7 @@ input_schema = { type = "object", required = ["run_id"], properties = { run_id =
 timeout = "30s"
 
 [[tools.http]]
-name = "get_run"
+name = "fetch_run"
 description = "A workflow run"
 url = "https://api.github.com/repos/{{ repo }}/actions/runs/{{ run_id }}"
 headers = { Authorization = "Bearer ${secret:GITHUB_TOKEN}" }
@@ -144,5 +144,37 @@ fn bad_tool_declarations() {
         expect![
             "error: /agents/ci/agent.toml:11:10: invalid `output.schema`: cannot read /agents/ci/missing.schema.json: No such file or directory (os error 2)"
         ],
+    );
+}
+
+#[test]
+fn ci_logs_sources() {
+    let env = [("GITHUB_TOKEN", "ghp_ci_canary")];
+    let text = format!(
+        "{MINIMAL}\n[tools]\nbuiltin = [\"list_jobs\"]\n\n[tools.ci_logs]\nsource = \"github\"\nrepo = \"acme/widgets\"\ntoken = \"${{env:GITHUB_TOKEN:-}}\"\n"
+    );
+    let spec = parse_agent(&text, Path::new(crate::SOURCE), &opts(&env, &[])).unwrap();
+    assert!(
+        spec.secrets.iter().any(|s| s.expose() == "ghp_ci_canary"),
+        "a token is a secret however written"
+    );
+    assert!(!spec.to_display_toml().contains("ghp_ci_canary"));
+    check(
+        &format!("{MINIMAL}\n[tools]\nbuiltin = [\"read_job_log\"]\n"),
+        expect![
+            "error: /agents/ci/agent.toml:11:11: invalid `tools.builtin`: the `read_job_log` builtin needs [tools.ci_logs]"
+        ],
+    );
+    check(
+        &format!("{MINIMAL}\n[tools.ci_logs]\nsource = \"github\"\nrepo = \"acme\"\n"),
+        expect![
+            "error: /agents/ci/agent.toml:12:8: invalid `tools.ci_logs.repo`: `acme` is not `owner/repo`"
+        ],
+    );
+    check(
+        &format!("{MINIMAL}\n[tools.ci_logs]\nsource = \"gitlab\"\n"),
+        expect![[r#"
+            error: /agents/ci/agent.toml:11:10: invalid `tools.ci_logs.source`: unknown source `gitlab`
+            hint: use "folder" or "github""#]],
     );
 }

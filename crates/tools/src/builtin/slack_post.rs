@@ -43,6 +43,8 @@ pub struct SlackPostTool {
     /// its path and its query.
     secret_parts: Vec<String>,
     timeout: Duration,
+    /// An empty `webhook_url`: posting is disabled, and a call shows what it would post.
+    disabled: bool,
 }
 
 impl std::fmt::Debug for SlackPostTool {
@@ -63,6 +65,15 @@ impl SlackPostTool {
             message: message.to_owned(),
         };
         let text = spec.webhook_url.expose();
+        if text.is_empty() {
+            return Ok(SlackPostTool {
+                webhook_url: spec.webhook_url.clone(),
+                redacted: "slack (posting disabled)".to_owned(),
+                secret_parts: Vec::new(),
+                timeout: spec.timeout,
+                disabled: true,
+            });
+        }
         let url = Url::parse(text).map_err(|_| {
             declaration("webhook_url is not a valid URL (its value is a secret and not shown)")
         })?;
@@ -96,6 +107,7 @@ impl SlackPostTool {
             redacted,
             secret_parts,
             timeout: spec.timeout,
+            disabled: false,
         })
     }
 
@@ -186,6 +198,9 @@ impl Tool for SlackPostTool {
     }
 
     fn actions(&self, _args: &serde_json::Value) -> Vec<ToolAction> {
+        if self.disabled {
+            return Vec::new();
+        }
         vec![ToolAction::Network(self.redacted.clone())]
     }
 
@@ -200,6 +215,12 @@ impl Tool for SlackPostTool {
         if let Some(blocks) = arguments.blocks {
             check_blocks(&blocks)?;
             payload.insert("blocks".to_owned(), serde_json::Value::Array(blocks));
+        }
+        if self.disabled {
+            let shown = serde_json::to_string_pretty(&payload).unwrap_or_default();
+            return Ok(ToolOutput::text(format!(
+                "Slack posting is disabled: [tools.slack_post] webhook_url is empty (set it, e.g. from SLACK_WEBHOOK_URL). Nothing was sent; this is the message that would have been posted:\n{shown}"
+            )));
         }
         let body = serde_json::to_vec(&payload).map_err(|error| ToolError::InvalidInput {
             message: format!("cannot serialise the message: {error}"),

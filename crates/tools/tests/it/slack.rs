@@ -27,6 +27,7 @@ fn toolbox(webhook: &str) -> Toolbox {
             webhook_url: Secret::new(webhook),
             timeout: Duration::from_secs(20),
         }),
+        ci_logs: None,
     };
     Toolbox::new(
         rein_tools::declared::tools_from_spec(&spec).unwrap(),
@@ -191,6 +192,7 @@ fn slack_post_needs_its_table_and_hides_a_bad_url() {
         mcp: Vec::new(),
         sql_query: None,
         slack_post: None,
+        ci_logs: None,
     };
     let error = rein_tools::declared::tools_from_spec(&spec)
         .err()
@@ -212,4 +214,42 @@ fn slack_post_needs_its_table_and_hides_a_bad_url() {
         .unwrap()
         .to_string();
     assert!(!error.contains("SeCrEt"), "{error}");
+}
+
+/// An empty webhook URL disables posting: nothing is sent, the model sees the message that
+/// would have been posted, and the policy is asked about no network action.
+#[tokio::test]
+async fn an_empty_webhook_disables_posting_and_says_so() {
+    let tools = rein_tools::declared::tools_from_spec(&ToolsSpec {
+        builtin: vec!["slack_post".to_owned()],
+        command: Vec::new(),
+        http: Vec::new(),
+        mcp: Vec::new(),
+        sql_query: None,
+        slack_post: Some(SlackPostSpec {
+            webhook_url: Secret::new(""),
+            timeout: Duration::from_secs(5),
+        }),
+        ci_logs: None,
+    })
+    .unwrap();
+    let toolbox = Toolbox::new(tools, 64 * 1024).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(dir.path());
+    let prepared = toolbox
+        .prepare("slack_post", r#"{"text": "build failed"}"#)
+        .unwrap();
+    assert!(prepared.actions.is_empty());
+    let outcome = toolbox.run(prepared, &ctx).await;
+    assert!(!outcome.is_error, "{outcome:?}");
+    assert!(
+        outcome.content.contains("posting is disabled"),
+        "{}",
+        outcome.content
+    );
+    assert!(
+        outcome.content.contains("build failed"),
+        "{}",
+        outcome.content
+    );
 }

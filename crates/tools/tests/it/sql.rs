@@ -24,6 +24,7 @@ fn tools_spec(database: &str, max_rows: usize, timeout: Duration) -> ToolsSpec {
             timeout,
         }),
         slack_post: None,
+        ci_logs: None,
     }
 }
 
