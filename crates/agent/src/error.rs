@@ -16,6 +16,9 @@ pub enum AgentError {
     Model(#[source] rein_model::ModelError),
     #[error("cannot set up the tools: {0}")]
     Tools(#[source] rein_tools::ToolError),
+    /// A `[[hooks]]` entry that cannot be used (e.g. an invalid `match` glob).
+    #[error("invalid hook hooks[{index}]: {problem}")]
+    Hook { index: usize, problem: String },
     #[error("{0}")]
     Trace(#[from] rein_trace::TraceError),
 }

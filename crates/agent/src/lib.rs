@@ -15,6 +15,7 @@
 mod cancel;
 mod error;
 mod guard;
+mod hooks;
 mod output;
 mod run;
 mod serve;
@@ -24,6 +25,10 @@ mod tools_setup;
 pub use cancel::{CancelHandle, CancelSignal, cancel_pair};
 pub use error::AgentError;
 pub use guard::{ApprovalAnswer, ApprovalRequest, Approver, FixedApprover, policy_config};
+pub use hooks::{
+    HookContext, HookVerdict, Hooks, after_tool_payload, before_model_payload, before_tool_payload,
+    run_end_payload, run_start_payload,
+};
 pub use run::{RunOptions, RunOutcome, run_agent, sandbox_policy};
 pub use serve::{ServeOptions, serve_tools};
 pub use stop::StopReason;

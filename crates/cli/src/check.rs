@@ -14,13 +14,15 @@ pub struct CheckArgs {
     /// Fill a `{{ key }}` template of the prompt (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE")]
     pub vars: Vec<String>,
+    #[command(flatten)]
+    pub layers: crate::config_cmd::LayerArgs,
     /// Override the model: `provider:name`, e.g. `openai:gpt-4.1-mini`.
     #[arg(long, value_name = "PROVIDER:NAME")]
     pub model: Option<String>,
 }
 
 pub fn check(args: CheckArgs) -> Result<i32, CliError> {
-    let spec = crate::run::load_spec(&args.file, &args.vars, args.model.as_deref())?;
+    let spec = crate::run::load_spec(&args.file, &args.vars, args.model.as_deref(), &args.layers)?;
     let mut text = format!(
         "ok: {} is a valid agent `{}`\n",
         spec.source.display(),

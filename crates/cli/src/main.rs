@@ -5,6 +5,8 @@
 
 mod approve;
 mod check;
+mod config_cmd;
+mod doctor;
 mod exit;
 mod mock;
 mod progress;
@@ -33,6 +35,9 @@ enum Command {
     Run(run::RunArgs),
     /// Validate an agent file without running anything and print the resolved spec.
     Check(check::CheckArgs),
+    /// Show the effective configuration of an agent, layer by layer.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
     /// List every tool an agent would get (builtin, declared, MCP) with its schema and the
     /// policy that applies.
     Tools(tools_cmd::ToolsArgs),
@@ -41,6 +46,9 @@ enum Command {
     /// Read run logs.
     #[command(subcommand)]
     Trace(TraceCommand),
+    /// Check this host for each sandbox backend, and an agent file's model provider and
+    /// trace folder; print what works and the fix for what does not.
+    Doctor(doctor::DoctorArgs),
     /// Serve the scripted mock LLM (OpenAI and Anthropic wire formats) for tests and demos.
     MockLlm(mock::MockArgs),
 }
@@ -78,9 +86,11 @@ fn main() {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::check(args),
+        Command::Config(cmd) => config_cmd::config(cmd),
         Command::Tools(args) => tools_cmd::tools(args),
         Command::McpServe(args) => tools_cmd::mcp_serve(args),
         Command::Trace(TraceCommand::Show { run, trace_dir }) => trace_show::show(&run, &trace_dir),
+        Command::Doctor(args) => doctor::doctor(args),
         Command::MockLlm(args) => mock::mock_llm(args),
     };
     let code = match result {

@@ -28,6 +28,8 @@ pub struct RunArgs {
     /// Keep the workspace folder after the run and print where it is.
     #[arg(long)]
     pub keep_workspace: bool,
+    #[command(flatten)]
+    pub layers: crate::config_cmd::LayerArgs,
     /// Cost budget of this run in US dollars (the stricter of file and flag wins).
     #[arg(long, value_name = "USD")]
     pub max_cost: Option<f64>,
@@ -81,19 +83,19 @@ impl RunArgs {
     }
 }
 
-/// Load and validate a spec with the CLI's variables, model override and environment.
-pub fn load_spec(file: &Path, vars: &[String], model: Option<&str>) -> Result<AgentSpec, CliError> {
-    let mut options = rein_spec::LoadOptions::from_process_env();
-    for var in vars {
-        let (key, value) = rein_spec::parse_var(var)?;
-        options.vars.insert(key, value);
-    }
-    options.model_override = model.map(str::to_owned);
-    Ok(rein_spec::load_agent(file, &options)?)
+/// Load and validate a spec with its config layers (system, user, project, the file,
+/// profile, `--set`), the CLI's variables, model override and environment.
+pub fn load_spec(
+    file: &Path,
+    vars: &[String],
+    model: Option<&str>,
+    layers: &crate::config_cmd::LayerArgs,
+) -> Result<AgentSpec, CliError> {
+    Ok(crate::config_cmd::load_layered_spec(file, vars, model, layers)?.spec)
 }
 
 pub fn run(args: RunArgs) -> Result<i32, CliError> {
-    let spec = load_spec(&args.file, &args.vars, args.model.as_deref())?;
+    let spec = load_spec(&args.file, &args.vars, args.model.as_deref(), &args.layers)?;
     if spec.environment.sandbox == SandboxKind::Host {
         eprintln!("warning: sandbox = \"host\": commands run on this machine without isolation");
     }

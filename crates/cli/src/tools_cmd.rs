@@ -12,13 +12,15 @@ pub struct ToolsArgs {
     /// Fill a `{{ key }}` template of the prompt (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE")]
     pub vars: Vec<String>,
+    #[command(flatten)]
+    pub layers: crate::config_cmd::LayerArgs,
     /// Print the tools as JSON (name, source, description, input_schema, policy).
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn tools(args: ToolsArgs) -> Result<i32, CliError> {
-    let spec = crate::run::load_spec(&args.file, &args.vars, None)?;
+    let spec = crate::run::load_spec(&args.file, &args.vars, None, &args.layers)?;
     let host_env: BTreeMap<String, String> = std::env::vars().collect();
     let runtime = crate::runtime()?;
     let infos = runtime.block_on(rein_agent::describe_tools(&spec, &host_env))?;
@@ -65,6 +67,8 @@ pub struct McpServeArgs {
     /// Fill a `{{ key }}` template of the prompt (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE")]
     pub vars: Vec<String>,
+    #[command(flatten)]
+    pub layers: crate::config_cmd::LayerArgs,
     /// Answer `ask` decisions: `never` (the default) or `always`. stdin is the MCP
     /// connection, so nobody can be prompted.
     #[arg(long, value_enum)]
@@ -72,7 +76,7 @@ pub struct McpServeArgs {
 }
 
 pub fn mcp_serve(args: McpServeArgs) -> Result<i32, CliError> {
-    let spec = crate::run::load_spec(&args.file, &args.vars, None)?;
+    let spec = crate::run::load_spec(&args.file, &args.vars, None, &args.layers)?;
     let always = args.approve == Some(crate::run::ApproveMode::Always);
     let options = rein_agent::ServeOptions {
         host_env: std::env::vars().collect(),

@@ -150,6 +150,48 @@ pub enum SpecError {
         message: String,
         hint: Option<String>,
     },
+
+    /// A config layer (system, user, project or policy file) could not be read.
+    #[error("cannot read config file {}: {source}", path.display())]
+    ReadConfig {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A `--set key=value` argument that is not well formed.
+    #[error(
+        "invalid `--set {input}`: {message}\nhint: write `--set table.key=VALUE`, e.g. `--set limits.max_cost_usd=0.5`"
+    )]
+    BadSet { input: String, message: String },
+
+    /// A value given with `--set` that the agent format refuses (`message` names the key).
+    #[error("--set {input}: {message}")]
+    InSet { input: String, message: String },
+
+    /// `--profile NAME` (or `REIN_PROFILE`) names a profile no config layer defines.
+    #[error("unknown profile `{name}`{}\nhint: {}", if *from_env { " (from REIN_PROFILE)" } else { "" }, known_profiles(known))]
+    UnknownProfile {
+        name: String,
+        /// Profiles the config layers define, sorted.
+        known: Vec<String>,
+        from_env: bool,
+    },
+
+    /// A layer or a `--set` loosens a setting the organisation policy locks.
+    #[error(
+        "the {policy} locks {rule}; {place} sets {value}\nhint: locked settings can only be made stricter: {hint}"
+    )]
+    Locked {
+        /// The policy and where the rule is (`system policy /etc/rein/config.toml:3:16`).
+        policy: String,
+        /// The rule (`limits.max_cost_usd ≤ 1.0`).
+        rule: String,
+        /// The layer that loosens it (`/repo/.rein/config.toml:2:16`, `--set k=v`).
+        place: String,
+        value: String,
+        hint: String,
+    },
 }
 
 impl SpecError {
@@ -171,8 +213,49 @@ impl SpecError {
             | SpecError::BadTemplate { location, .. } => Some(location),
             SpecError::ReadAgent { .. }
             | SpecError::BadVar { .. }
-            | SpecError::BadModelOverride { .. } => None,
+            | SpecError::BadModelOverride { .. }
+            | SpecError::ReadConfig { .. }
+            | SpecError::BadSet { .. }
+            | SpecError::InSet { .. }
+            | SpecError::UnknownProfile { .. }
+            | SpecError::Locked { .. } => None,
         }
+    }
+
+    /// The location, to point it elsewhere (config layers map a merged document's places
+    /// back to the files they came from).
+    pub(crate) fn location_mut(&mut self) -> Option<&mut Location> {
+        match self {
+            SpecError::Syntax { location, .. }
+            | SpecError::UnknownKey { location, .. }
+            | SpecError::NotSupportedYet { location, .. }
+            | SpecError::WrongType { location, .. }
+            | SpecError::MissingKey { location, .. }
+            | SpecError::InvalidValue { location, .. }
+            | SpecError::UnknownBuiltinTool { location, .. }
+            | SpecError::MissingEnv { location, .. }
+            | SpecError::MissingSecret { location, .. }
+            | SpecError::SecretFile { location, .. }
+            | SpecError::BadInterpolation { location, .. }
+            | SpecError::MissingVar { location, .. }
+            | SpecError::BadTemplate { location, .. } => Some(location),
+            SpecError::ReadAgent { .. }
+            | SpecError::BadVar { .. }
+            | SpecError::BadModelOverride { .. }
+            | SpecError::ReadConfig { .. }
+            | SpecError::BadSet { .. }
+            | SpecError::InSet { .. }
+            | SpecError::UnknownProfile { .. }
+            | SpecError::Locked { .. } => None,
+        }
+    }
+}
+
+fn known_profiles(known: &[String]) -> String {
+    if known.is_empty() {
+        "no config layer defines a profile; add `[profile.NAME]` to a config file".to_owned()
+    } else {
+        format!("profiles: {}", known.join(", "))
     }
 }
 

@@ -12,7 +12,8 @@
 //!
 //! **Invariant:** the environment is what [`LoadOptions::env`] holds; nothing here reads the
 //! process environment except [`LoadOptions::from_process_env`]. The only files read are the
-//! agent file ([`load_agent`]) and `${secret:file:…}` files.
+//! agent file ([`load_agent`]), `${secret:file:…}` files, and the config layers and policy
+//! file ([`layers::load_layered`], documented in `docs/config.md`).
 //!
 //! **Invariant:** every secret value resolved (interpolated secrets, API keys) is in
 //! [`AgentSpec::secrets`], and never in an error message, `Debug` output or
@@ -23,6 +24,7 @@
 mod display;
 pub mod error;
 mod interpolate;
+pub mod layers;
 pub mod raw;
 mod resolve;
 pub mod spec;
@@ -32,9 +34,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use error::{Location, SpecError};
+pub use layers::{LayerOptions, LayerSource, Layered, LockedPolicy, load_layered};
 pub use spec::{
-    AgentSpec, EnvironmentSpec, LimitsSpec, LoopSpec, ModelSpec, Pricing, PromptSpec, Provider,
-    SandboxKind, Secret, ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
+    AgentSpec, EnvironmentSpec, HookEvent, HookPlace, HookSpec, LimitsSpec, LoopSpec, ModelSpec,
+    OnError, Pricing, PromptSpec, Provider, SandboxKind, Secret, ToolsSpec, TraceSpec, VerifySpec,
+    WorkspaceSpec,
 };
 
 /// Names of the builtin tools an agent may list in `[tools] builtin`.

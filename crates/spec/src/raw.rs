@@ -292,10 +292,21 @@ pub fn parse(text: &str, source: &Path) -> Result<RawAgent, SpecError> {
         location: src.location(error.span().map_or(0, |s| s.start)),
         message: error.message().trim_end_matches('.').to_owned(),
     })?;
+    parse_table(src, document.get_ref(), "")
+}
+
+/// Read an agent's keys out of a table already parsed from `src` (spans point into it);
+/// `table_name` is the dotted name errors give the table (empty for a whole file). Config
+/// layers use it for their top level and each `[profile.NAME]`.
+pub(crate) fn parse_table(
+    src: SourceText<'_>,
+    document: &DeTable<'_>,
+    table_name: &str,
+) -> Result<RawAgent, SpecError> {
     let top = Reader::new(
         src,
-        "",
-        document.get_ref(),
+        table_name,
+        document,
         &[
             "name",
             "description",

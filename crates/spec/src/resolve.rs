@@ -192,6 +192,7 @@ pub(crate) fn resolve(
         tools,
         output,
         trace,
+        hooks: Vec::new(),
         secrets,
     })
 }

@@ -58,6 +58,8 @@ pub struct AgentSpec {
     pub tools: ToolsSpec,
     pub output: Option<OutputSpec>,
     pub trace: TraceSpec,
+    /// `[[hooks]]`: commands asked before and after the run's actions, in declared order.
+    pub hooks: Vec<HookSpec>,
     /// Every secret value the spec resolved (interpolated `${secret:…}` values, API keys):
     /// the trace redacts each of them wherever it appears.
     #[serde(skip)]
@@ -436,6 +438,97 @@ pub struct OutputSpec {
     pub schema: serde_json::Value,
     /// How many times the model is told what is wrong and asked again.
     pub max_attempts: u32,
+}
+
+/// One `[[hooks]]`: a command asked at a point of the run, which answers allow, deny or
+/// ask (see `docs/hooks.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HookSpec {
+    pub event: HookEvent,
+    /// Tool-name glob (`match` in the file); only for `before_tool` and `after_tool`.
+    /// `None` matches every tool.
+    pub matcher: Option<String>,
+    /// Program and arguments, never a shell string.
+    pub command: Vec<String>,
+    pub run_in: HookPlace,
+    #[serde(with = "duration_str")]
+    pub timeout: Duration,
+    pub on_error: OnError,
+}
+
+impl HookSpec {
+    /// Time limit of a hook when `timeout` is not set.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+}
+
+/// When a hook is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookEvent {
+    /// After `run_started`, before the first model call.
+    RunStart,
+    /// Before each model call.
+    BeforeModel,
+    /// Before a tool call the policy allowed.
+    BeforeTool,
+    /// After a tool call, with its output (which the hook may replace).
+    AfterTool,
+    /// When the run ends, before `run_finished`.
+    RunEnd,
+}
+
+impl HookEvent {
+    /// Every event, in the order a run meets them.
+    pub const ALL: [HookEvent; 5] = [
+        HookEvent::RunStart,
+        HookEvent::BeforeModel,
+        HookEvent::BeforeTool,
+        HookEvent::AfterTool,
+        HookEvent::RunEnd,
+    ];
+
+    /// The name as written in the agent file and the trace (`before_tool`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookEvent::RunStart => "run_start",
+            HookEvent::BeforeModel => "before_model",
+            HookEvent::BeforeTool => "before_tool",
+            HookEvent::AfterTool => "after_tool",
+            HookEvent::RunEnd => "run_end",
+        }
+    }
+
+    /// The event named `name`, if any.
+    pub fn from_name(name: &str) -> Option<HookEvent> {
+        HookEvent::ALL
+            .into_iter()
+            .find(|event| event.as_str() == name)
+    }
+
+    /// Whether the event is about one tool call (and so takes a `match`).
+    pub fn is_tool_event(self) -> bool {
+        matches!(self, HookEvent::BeforeTool | HookEvent::AfterTool)
+    }
+}
+
+/// Where a hook's command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookPlace {
+    /// In the run's sandbox, like the agent's own commands (the default).
+    Sandbox,
+    /// On the host, as the user running rein, in the agent file's folder.
+    Host,
+}
+
+/// What a hook that fails (crashes, times out, answers garbage) decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// The action is denied (the default: hooks fail closed).
+    Deny,
+    /// The action goes on; the failure is still traced.
+    Allow,
 }
 
 #[derive(Debug, Clone, Serialize)]

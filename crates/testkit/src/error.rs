@@ -1,4 +1,5 @@
-//! Errors of rein-testkit: what can go wrong while starting the mock LLM server.
+//! Errors of rein-testkit: what can go wrong while starting the mock LLM server or the
+//! fake GitHub API.
 
 use std::net::SocketAddr;
 
@@ -25,4 +26,16 @@ pub enum TestkitError {
     Thread { source: std::io::Error },
     #[error("mock llm: the server thread ended before it reported its address")]
     ThreadEnded,
+    /// The fixtures folder of [`crate::github::FakeGithub`] cannot be served.
+    #[error("fake github: cannot serve `{path}`: {message}")]
+    GithubFixtures {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    /// A listener of [`crate::github::FakeGithub`] could not be set up.
+    #[error("fake github: cannot set up the {what} listener: {source}")]
+    GithubListener {
+        what: &'static str,
+        source: std::io::Error,
+    },
 }

@@ -24,11 +24,16 @@
 //! plus `cache_read_input_tokens` and `cache_creation_input_tokens`. Without a scripted
 //! `usage` the numbers are estimated with [`estimate_tokens`].
 //!
+//! [`github::FakeGithub`] is a fake GitHub Actions REST API (runs, jobs, job logs with the
+//! redirect to blob storage on another origin) serving a fixtures folder, for the CI log
+//! tools.
+//!
 //! Tool call ids the script does not give are deterministic (see [`default_tool_call_id`]),
 //! so a replayed turn answers with the same ids.
 
 mod anthropic;
 mod error;
+pub mod github;
 mod handler;
 mod http;
 pub mod mcp;

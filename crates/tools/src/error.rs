@@ -75,11 +75,16 @@ pub enum ToolError {
     #[error("tool `{tool}` is declared wrong: {message}")]
     InvalidDeclaration { tool: String, message: String },
 
-    /// A builtin that needs configuration was listed without its table.
+    /// A builtin that needs configuration was listed without its table (`[tools.TABLE]`:
+    /// the tool's own name, or a table shared by several tools such as `ci_logs`).
     #[error(
-        "builtin tool `{name}` needs a `[tools.{name}]` table\nhint: add `[tools.{name}]` with {needs} to the agent file"
+        "builtin tool `{name}` needs a `[tools.{table}]` table\nhint: add `[tools.{table}]` with {needs} to the agent file"
     )]
-    MissingToolConfig { name: String, needs: &'static str },
+    MissingToolConfig {
+        name: String,
+        table: &'static str,
+        needs: &'static str,
+    },
 
     /// An MCP server could not be started, connected to or initialized, or did not list
     /// its tools within its timeout.

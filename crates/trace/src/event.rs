@@ -37,6 +37,7 @@ pub enum EventData {
     Approval(Approval),
     VerifyResult(VerifyResult),
     OutputCheck(OutputCheck),
+    HookCall(HookCall),
     /// A message the harness added to the conversation on its own (e.g. the warning before
     /// `stuck`).
     LoopWarning {
@@ -63,6 +64,7 @@ impl EventData {
             EventData::Approval(_) => "approval",
             EventData::VerifyResult(_) => "verify_result",
             EventData::OutputCheck(_) => "output_check",
+            EventData::HookCall(_) => "hook_call",
             EventData::LoopWarning { .. } => "loop_warning",
             EventData::Error { .. } => "error",
             EventData::RunFinished(_) => "run_finished",
@@ -232,4 +234,32 @@ pub struct OutputCheck {
     pub valid: bool,
     /// What was wrong, when it was not valid.
     pub problems: Vec<String>,
+}
+
+/// One `[[hooks]]` command asked at a point of the run, and its answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HookCall {
+    /// `run_start`, `before_model`, `before_tool`, `after_tool` or `run_end`.
+    pub event: String,
+    /// Position of the hook in `[[hooks]]`, from 0.
+    pub index: u32,
+    /// The hook's command.
+    pub command: Vec<String>,
+    /// `sandbox` or `host`.
+    pub run_in: String,
+    /// The tool the event is about (`before_tool`, `after_tool`).
+    #[serde(default)]
+    pub tool: Option<String>,
+    pub duration_ms: u64,
+    /// The decision taken from this hook: `allow`, `deny` or `ask` (after `on_error` when
+    /// the hook failed).
+    pub decision: String,
+    /// The hook's reason, or what went wrong.
+    pub reason: Option<String>,
+    /// What went wrong when the hook crashed, timed out or answered garbage; `null` when it
+    /// answered.
+    pub error: Option<String>,
+    /// The hook replaced the tool's output (`after_tool`).
+    #[serde(default)]
+    pub output_replaced: bool,
 }

@@ -21,9 +21,9 @@ mod writer;
 
 pub use error::TraceError;
 pub use event::{
-    Approval, Event, EventData, ModelAttemptFailed, ModelRequest, ModelResponse, OutputCheck,
-    PolicyDecision, RunFinished, RunStarted, ToolCallEvent, ToolCallRecord, ToolResult, TraceUsage,
-    VerifyResult, WorkspaceChanges,
+    Approval, Event, EventData, HookCall, ModelAttemptFailed, ModelRequest, ModelResponse,
+    OutputCheck, PolicyDecision, RunFinished, RunStarted, ToolCallEvent, ToolCallRecord,
+    ToolResult, TraceUsage, VerifyResult, WorkspaceChanges,
 };
 pub use reader::{ReadTrace, read_trace};
 pub use redact::Redactor;

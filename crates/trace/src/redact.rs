@@ -67,7 +67,7 @@ impl Redactor {
         out
     }
 
-    /// Redact every string (and object key) of a JSON value in place.
+    /// Redact every string value of a JSON value in place (object keys are left alone).
     pub fn redact_value(&self, value: &mut serde_json::Value) {
         if self.secrets.is_empty() {
             return;
@@ -82,22 +82,9 @@ impl Redactor {
                 *s = self.redact_str(s);
             }
             serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.redact_value(v)),
-            serde_json::Value::Object(map) => {
-                let needs_key_change = map.keys().any(|k| {
-                    self.secrets
-                        .iter()
-                        .any(|secret| k.contains(secret.as_str()))
-                });
-                if needs_key_change {
-                    let old = std::mem::take(map);
-                    for (key, mut v) in old {
-                        self.redact_value(&mut v);
-                        map.insert(self.redact_str(&key), v);
-                    }
-                } else {
-                    map.values_mut().for_each(|v| self.redact_value(v));
-                }
-            }
+            // Keys are names (fields, variables, headers), never secrets: only values are
+            // redacted, so the shape of an event never changes.
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.redact_value(v)),
             _ => {}
         }
     }
@@ -109,17 +96,17 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn redacts_strings_keys_and_nested_values() {
+    fn redacts_strings_and_nested_values() {
         let redactor = Redactor::new(["sk-123", "sk-123456", ""]);
         let mut value = json!({
             "a": "key sk-123456 and sk-123",
-            "sk-123": [1, "x sk-123"],
+            "list": [1, "x sk-123", {"deep": "sk-123"}],
             "n": 5,
         });
         redactor.redact_value(&mut value);
         assert_eq!(
             value,
-            json!({"a": "key *** and ***", "***": [1, "x ***"], "n": 5})
+            json!({"a": "key *** and ***", "list": [1, "x ***", {"deep": "***"}], "n": 5})
         );
     }
 

@@ -96,8 +96,12 @@ impl TraceWriter {
         // their JSON form, then serialized again.
         let text = String::from_utf8_lossy(&line);
         if self.redactor.may_occur_in_json(&text) {
+            // Only the payload is redacted: the kind tag and the envelope keep their shape
+            // whatever the secret (a secret `run` must not turn `run_started` into `***_started`).
             let mut data_value = serde_json::to_value(&event.data)?;
-            self.redactor.redact_value(&mut data_value);
+            if let Some(payload) = data_value.get_mut("data") {
+                self.redactor.redact_value(payload);
+            }
             event.data = serde_json::from_value(data_value)?;
             line = serde_json::to_vec(&event)?;
         }

@@ -2,7 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod ci_triage;
 mod cli;
+mod config;
+mod doctor;
 mod guardrails;
 mod harness;
 mod mcp;

@@ -1,6 +1,7 @@
 //! Integration tests of `rein-spec`: error messages and resolved specs as snapshots.
 
 mod errors;
+mod layers;
 mod resolved;
 mod secrets;
 mod tools;

@@ -1,15 +1,17 @@
 //! Builtin tools: files (`read_file`, `write_file`, `edit_file`, `list_dir`), search
 //! (`grep`), commands (`shell`), the network (`http_request`, `slack_post`, checked by the
-//! run's [`crate::NetworkGuard`]) and data (`sql_query`, a read-only SQLite database).
+//! run's [`crate::NetworkGuard`]), data (`sql_query`, a read-only SQLite database) and CI
+//! logs (`get_run`, `list_jobs`, `read_job_log`, from a folder or the GitHub Actions API).
 //! Documented for users in `docs/tools.md`.
 //!
-//! `sql_query` and `slack_post` need their `[tools.…]` table: build them with
-//! [`builtin_with`]; [`builtin`] gives only the tools that need no configuration.
+//! `sql_query`, `slack_post` and the CI log tools need their `[tools.…]` table: build them
+//! with [`builtin_with`]; [`builtin`] gives only the tools that need no configuration.
 //!
 //! File tools resolve every path with [`crate::path::resolve_in_workspace`] and do their
 //! blocking file-system work on tokio's blocking pool. `shell` runs through the run's
 //! sandbox; no builtin spawns a process itself.
 
+mod ci_logs;
 mod edit_file;
 mod grep;
 mod http_request;
@@ -31,6 +33,11 @@ pub(crate) use http_request::{
 };
 pub(crate) use shell::format_output as format_exec_output;
 
+pub use ci_logs::{
+    CI_FETCH_RETRIES, CI_LOG_DEFAULT_CONTEXT, CI_LOG_MAX_CONTEXT, CI_LOG_MAX_GREP_MATCHES,
+    CI_LOG_MAX_LINE_CHARS, CI_LOG_MAX_RANGE_LINES, CI_LOG_TAIL_LINES, GetRunTool, ListJobsTool,
+    ReadJobLogTool, clean_log,
+};
 pub use edit_file::EditFileTool;
 pub use grep::{GrepTool, MAX_GREP_LINE_CHARS, MAX_GREP_MATCHES};
 pub use http_request::{
@@ -56,10 +63,16 @@ pub const BUILTIN_NAMES: &[&str] = &[
 ];
 
 /// Builtins that need a `[tools.NAME]` table, built by [`builtin_with`] only.
-pub const CONFIGURED_BUILTIN_NAMES: &[&str] = &["sql_query", "slack_post"];
+pub const CONFIGURED_BUILTIN_NAMES: &[&str] = &[
+    "sql_query",
+    "slack_post",
+    "get_run",
+    "list_jobs",
+    "read_job_log",
+];
 
 /// The builtin tool with this name, given the `[tools]` table for those that need
-/// configuration (`sql_query`, `slack_post`). Fails for an unknown name, a missing table
+/// configuration (`sql_query`, `slack_post`, `get_run`, `list_jobs`, `read_job_log`). Fails for an unknown name, a missing table
 /// or a table that cannot be used.
 pub fn builtin_with(name: &str, tools: &ToolsSpec) -> Result<Arc<dyn Tool>, ToolError> {
     let tool: Arc<dyn Tool> = match name {
@@ -68,6 +81,7 @@ pub fn builtin_with(name: &str, tools: &ToolsSpec) -> Result<Arc<dyn Tool>, Tool
             None => {
                 return Err(ToolError::MissingToolConfig {
                     name: name.to_owned(),
+                    table: "sql_query",
                     needs: "`database` (a SQLite file in the workspace)",
                 });
             }
@@ -77,10 +91,25 @@ pub fn builtin_with(name: &str, tools: &ToolsSpec) -> Result<Arc<dyn Tool>, Tool
             None => {
                 return Err(ToolError::MissingToolConfig {
                     name: name.to_owned(),
+                    table: "slack_post",
                     needs: "`webhook_url = \"${secret:SLACK_WEBHOOK_URL}\"`",
                 });
             }
         },
+        "get_run" | "list_jobs" | "read_job_log" => {
+            let Some(spec) = &tools.ci_logs else {
+                return Err(ToolError::MissingToolConfig {
+                    name: name.to_owned(),
+                    table: "ci_logs",
+                    needs: "`source = \"folder\"` and `folder`, or `source = \"github\"`, `repo` and `token` (see docs/tools.md)",
+                });
+            };
+            match name {
+                "get_run" => Arc::new(GetRunTool::new(spec)?),
+                "list_jobs" => Arc::new(ListJobsTool::new(spec)?),
+                _ => Arc::new(ReadJobLogTool::new(spec)?),
+            }
+        }
         _ => builtin(name).ok_or_else(|| ToolError::UnknownBuiltin {
             name: name.to_owned(),
             available: BUILTIN_NAMES

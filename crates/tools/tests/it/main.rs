@@ -4,6 +4,7 @@
 // Helpers outside `#[test]` functions panic on purpose: a broken fixture fails the test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod ci_logs;
 mod declared;
 mod files;
 mod http;

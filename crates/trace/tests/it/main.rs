@@ -97,3 +97,29 @@ fn a_run_folder_is_never_reused() {
     let err = TraceWriter::create(dir.path(), "SAME", Redactor::default()).unwrap_err();
     assert!(err.to_string().contains("cannot write trace"), "{err}");
 }
+
+#[test]
+fn a_secret_that_is_also_a_field_name_or_kind_keeps_the_event_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = TraceWriter::create(
+        dir.path(),
+        "RUN3",
+        Redactor::new(["run", "message", "sandbox"]),
+    )
+    .unwrap();
+    writer
+        .emit(
+            0,
+            EventData::LoopWarning {
+                message: "the run failed in the sandbox".into(),
+            },
+        )
+        .unwrap();
+    let trace = read_trace(writer.path()).unwrap();
+    assert_eq!(
+        trace.events[0].data,
+        EventData::LoopWarning {
+            message: "the *** failed in the ***".into()
+        }
+    );
+}

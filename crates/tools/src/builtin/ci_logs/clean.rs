@@ -256,23 +256,30 @@ fn render_grep(
     request: &LogRequest,
     pattern: &str,
 ) -> Result<String, ToolError> {
-    let matcher = RegexMatcher::new(pattern).map_err(|error| ToolError::InvalidPattern {
-        what: "regex",
-        pattern: pattern.to_owned(),
-        message: error.to_string(),
-    })?;
+    let invalid_regex = |error: grep_regex::Error| {
+        // The parser's message is a drawing over several lines; its last line says why.
+        let text = error.to_string();
+        let reason = text
+            .lines()
+            .rev()
+            .find(|line| !line.trim().is_empty())
+            .unwrap_or(&text);
+        ToolError::InvalidPattern {
+            what: "regular expression",
+            pattern: pattern.to_owned(),
+            message: reason.trim().trim_start_matches("error: ").to_owned(),
+        }
+    };
+    let matcher = RegexMatcher::new(pattern).map_err(invalid_regex)?;
     let n_lines = lines.len();
     let first = request.start_line.unwrap_or(1);
     let last = request.end_line.unwrap_or(n_lines).min(n_lines);
     let mut matches: Vec<usize> = Vec::new();
     for number in first..=last {
+        // A `RegexMatcher` never fails to match (its error type is `NoError`).
         let is_match = matcher
             .is_match(lines[number - 1].as_bytes())
-            .map_err(|error| ToolError::InvalidPattern {
-                what: "regex",
-                pattern: pattern.to_owned(),
-                message: error.to_string(),
-            })?;
+            .unwrap_or(false);
         if is_match {
             matches.push(number);
         }
@@ -346,7 +353,7 @@ mod tests {
                    no timestamp here\n\
                    2024-05-01T12:00:04.0Z Downloading 10%\rDownloading 100%\n\
                    \u{1b}]0;title\u{7}after osc\n";
-        expect![[r#"
+        expect![[r###"
             [
                 "▶ Run cargo build",
                 "cargo build --locked",
@@ -356,7 +363,7 @@ mod tests {
                 "Downloading 100%",
                 "after osc",
             ]
-        "#]]
+        "###]]
         .assert_debug_eq(&clean_log(raw));
     }
 
@@ -364,7 +371,10 @@ mod tests {
     fn long_lines_are_cut_and_counted() {
         let line = "x".repeat(CI_LOG_MAX_LINE_CHARS + 5);
         let cleaned = clean_log(&line);
-        assert!(cleaned[0].ends_with("x… [5 more characters]"), "{cleaned:?}");
+        assert!(
+            cleaned[0].ends_with("x… [5 more characters]"),
+            "{cleaned:?}"
+        );
         assert_eq!(
             cleaned[0].chars().count(),
             CI_LOG_MAX_LINE_CHARS + "… [5 more characters]".chars().count()
@@ -512,10 +522,7 @@ mod tests {
             &lines,
             request(None, None, Some("(")),
             expect![[r#"
-                error: invalid regex `(`: regex parse error:
-                    (
-                    ^
-                error: unclosed group
+                error: invalid regular expression `(`: unclosed group
             "#]],
         );
     }
@@ -528,6 +535,8 @@ mod tests {
             text.starts_with("job 42: 150 lines, 150 lines match `line` (context 1)\nshowing the first 100; narrow the regex or pass start_line/end_line\n"),
             "{text}"
         );
-        assert_eq!(text.lines().count(), 2 + CI_LOG_MAX_GREP_MATCHES);
+        // The 100th match's context line is the 101st match, marked as one.
+        assert_eq!(text.lines().count(), 2 + CI_LOG_MAX_GREP_MATCHES + 1);
+        assert!(text.ends_with(" 101:\tline 101\n"), "{text}");
     }
 }

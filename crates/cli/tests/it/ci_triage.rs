@@ -1,0 +1,297 @@
+//! The flagship example, end to end: `examples/ci-triage` run by the real binary in both
+//! log-source modes (the fixture folder, and the GitHub Actions API served by a local fake
+//! from the same fixtures), posting to a local Slack receiver.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::harness::{output, trace_schema};
+
+const RUN_ID: &str = "9876543210";
+
+fn example_dir() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/ci-triage"
+    ))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == ".rein" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A Slack incoming-webhook receiver on 127.0.0.1: records each POST body, answers `ok`.
+fn slack_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/services/T000/B000/SECRETPATH",
+        listener.local_addr().unwrap()
+    );
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut data = Vec::new();
+            let mut buf = [0u8; 8192];
+            // Read the head, then as many body bytes as content-length says.
+            loop {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                data.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&data);
+                if let Some(head_end) = text.find("\r\n\r\n") {
+                    let length = text[..head_end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if data.len() >= head_end + 4 + length {
+                        seen.lock().unwrap().push(
+                            String::from_utf8_lossy(&data[head_end + 4..head_end + 4 + length])
+                                .into_owned(),
+                        );
+                        break;
+                    }
+                }
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+    });
+    (url, bodies)
+}
+
+struct Triage {
+    dir: tempfile::TempDir,
+}
+
+impl Triage {
+    /// A copy of the example whose network rules also admit the local fakes' address.
+    fn new() -> Triage {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&example_dir(), dir.path());
+        let agent = dir.path().join("agent.toml");
+        let text = std::fs::read_to_string(&agent).unwrap().replace(
+            "allow_hosts = [\"api.github.com\",",
+            "allow_hosts = [\"127.0.0.1\", \"api.github.com\",",
+        );
+        assert!(
+            text.contains("\"127.0.0.1\""),
+            "the example's allow_hosts line changed"
+        );
+        std::fs::write(&agent, text).unwrap();
+        Triage { dir }
+    }
+
+    fn run(&self, envs: &[(&str, String)]) -> crate::harness::Output {
+        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_rein"));
+        cmd.current_dir(self.dir.path())
+            .args([
+                "run",
+                ".",
+                "--var",
+                &format!("run_id={RUN_ID}"),
+                "--var",
+                "repo=acme/widgets",
+            ])
+            .env_remove("CI_LOGS_SOURCE")
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GITHUB_API_URL")
+            .env_remove("SLACK_WEBHOOK_URL")
+            .timeout(std::time::Duration::from_secs(120));
+        for (key, value) in envs {
+            cmd.env(key, value);
+        }
+        output(cmd.output().unwrap())
+    }
+
+    fn events(&self) -> Vec<Value> {
+        let runs = self.dir.path().join(".rein/runs");
+        let run = std::fs::read_dir(&runs)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let schema = trace_schema();
+        std::fs::read_to_string(run.join("trace.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let event: Value = serde_json::from_str(line).unwrap();
+                assert!(schema.is_valid(&event), "{line}");
+                event
+            })
+            .collect()
+    }
+
+    fn output_json(&self) -> Value {
+        let runs = self.dir.path().join(".rein/runs");
+        let run = std::fs::read_dir(&runs)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        serde_json::from_str(&std::fs::read_to_string(run.join("output.json")).unwrap()).unwrap()
+    }
+}
+
+fn assert_triaged(triage: &Triage, slack: &Arc<Mutex<Vec<String>>>) {
+    let events = triage.events();
+    let calls: Vec<&str> = events
+        .iter()
+        .filter(|e| e["kind"] == "tool_call")
+        .map(|e| e["data"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "get_run",
+            "list_jobs",
+            "read_job_log",
+            "read_job_log",
+            "read_job_log",
+            "read_job_log",
+            "slack_post"
+        ]
+    );
+    let results: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "tool_result")
+        .collect();
+    assert_eq!(
+        results[2]["data"]["is_error"], true,
+        "the bad regex went back to the model"
+    );
+    assert!(
+        results[3]["data"]["output"]
+            .as_str()
+            .unwrap()
+            .contains("E0308")
+    );
+    assert!(
+        !results[3]["data"]["output"]
+            .as_str()
+            .unwrap()
+            .contains("\u{1b}["),
+        "ANSI codes are stripped"
+    );
+    let finished = &events.last().unwrap()["data"];
+    assert_eq!(finished["stop_reason"], "completed");
+    assert!(finished["cost_usd"].as_f64().unwrap() <= 0.50);
+
+    let output = triage.output_json();
+    assert_eq!(output["failing_job"], "build (ubuntu-latest)");
+    assert_eq!(output["category"], "compile_error");
+    assert_eq!(output, finished["output"]);
+
+    let posted = slack.lock().unwrap().clone();
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    let payload: Value = serde_json::from_str(&posted[0]).unwrap();
+    assert!(
+        payload["text"]
+            .as_str()
+            .unwrap()
+            .contains("build (ubuntu-latest)"),
+        "{payload}"
+    );
+    let blocks = payload["blocks"].as_array().unwrap();
+    assert_eq!(blocks[0]["type"], "header");
+    assert!(blocks.iter().all(|b| b["type"].is_string()));
+    // The webhook URL is a secret: not in the trace.
+    let trace = serde_json::to_string(&events).unwrap();
+    assert!(!trace.contains("SECRETPATH"));
+}
+
+#[test]
+fn ci_triage_from_the_log_folder() {
+    let triage = Triage::new();
+    let (webhook, slack) = slack_receiver();
+    let out = triage.run(&[("SLACK_WEBHOOK_URL", webhook)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("\"failing_job\": \"build (ubuntu-latest)\""),
+        "{out:?}"
+    );
+    assert_triaged(&triage, &slack);
+}
+
+#[test]
+fn ci_triage_from_the_github_api() {
+    let triage = Triage::new();
+    let fixtures = triage.dir.path().join("fixtures/run-4242");
+    let github =
+        rein_testkit::github::FakeGithub::start_with_token(&fixtures, "ghs_canarytoken").unwrap();
+    let (webhook, slack) = slack_receiver();
+    let out = triage.run(&[
+        ("SLACK_WEBHOOK_URL", webhook),
+        ("CI_LOGS_SOURCE", "github".to_owned()),
+        ("GITHUB_API_URL", github.url()),
+        ("GITHUB_REPOSITORY", "acme/widgets".to_owned()),
+        ("GITHUB_TOKEN", "ghs_canarytoken".to_owned()),
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_triaged(&triage, &slack);
+    let requests = github.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path.ends_with(&format!("/actions/runs/{RUN_ID}"))),
+        "{requests:?}"
+    );
+    assert!(
+        requests.iter().any(|r| r.path.contains("/jobs")),
+        "{requests:?}"
+    );
+    assert!(
+        requests.iter().any(|r| r.path.contains("/logs")),
+        "{requests:?}"
+    );
+    assert!(
+        !github.blob_saw_authorization(),
+        "the token never went to the log storage"
+    );
+    let trace = serde_json::to_string(&triage.events()).unwrap();
+    assert!(!trace.contains("ghs_canarytoken"));
+}
+
+#[test]
+fn ci_triage_offline_as_shipped_says_posting_is_disabled() {
+    let triage = Triage::new();
+    let out = triage.run(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let events = triage.events();
+    let slack = events
+        .iter()
+        .find(|e| e["kind"] == "tool_result" && e["data"]["name"] == "slack_post")
+        .unwrap();
+    assert!(
+        slack["data"]["output"]
+            .as_str()
+            .unwrap()
+            .contains("posting is disabled")
+    );
+}
