@@ -289,55 +289,8 @@ impl Guard {
                 }
             };
             emit_decision(trace, step, kind, &target, &decision, Some(call_id))?;
-            match decision {
-                Decision::Allow => {}
-                Decision::Deny { reason, rule } => {
-                    return Ok(Some(format!("denied by policy: {reason} [{rule}]")));
-                }
-                Decision::Ask { reason, rule } => {
-                    let key = (kind.to_owned(), target.clone());
-                    if self.approved_for_run.contains(&key) {
-                        emit_approval(trace, step, kind, &target, &rule, "run", "remembered", 0)?;
-                        continue;
-                    }
-                    let request = ApprovalRequest {
-                        action: kind.to_owned(),
-                        target: target.clone(),
-                        reason: reason.clone(),
-                        rule: rule.clone(),
-                    };
-                    let asked_at = Instant::now();
-                    let answer = self.approver.decide(&request).await;
-                    let waited_ms =
-                        u64::try_from(asked_at.elapsed().as_millis()).unwrap_or(u64::MAX);
-                    let source = self.approver.source();
-                    let answer_name = match answer {
-                        ApprovalAnswer::Once => "once",
-                        ApprovalAnswer::ForRun => "run",
-                        ApprovalAnswer::Deny => "deny",
-                    };
-                    emit_approval(
-                        trace,
-                        step,
-                        kind,
-                        &target,
-                        &rule,
-                        answer_name,
-                        source,
-                        waited_ms,
-                    )?;
-                    match answer {
-                        ApprovalAnswer::Once => {}
-                        ApprovalAnswer::ForRun => {
-                            self.approved_for_run.insert(key);
-                        }
-                        ApprovalAnswer::Deny => {
-                            return Ok(Some(format!(
-                                "denied: {reason} [{rule}] needs approval, and it was refused ({source})"
-                            )));
-                        }
-                    }
-                }
+            if let Some(refusal) = self.settle(kind, &target, decision, trace, step).await? {
+                return Ok(Some(refusal));
             }
         }
         Ok(None)
@@ -388,6 +341,66 @@ pub fn policy_config(spec: &AgentSpec, flag_limits: &Limits) -> rein_policy::Pol
 }
 
 impl Guard {
+    /// Turn a decision into "go ahead" (`None`) or the refusal the model is told: `deny`
+    /// refuses; `ask` goes to the approver (or an earlier "for this run"). The decision
+    /// itself is traced by the caller; the approval here.
+    pub async fn settle(
+        &mut self,
+        kind: &str,
+        target: &str,
+        decision: Decision,
+        trace: &mut TraceWriter,
+        step: u32,
+    ) -> Result<Option<String>, AgentError> {
+        let (reason, rule) = match decision {
+            Decision::Allow => return Ok(None),
+            Decision::Deny { reason, rule } => {
+                return Ok(Some(format!("denied by policy: {reason} [{rule}]")));
+            }
+            Decision::Ask { reason, rule } => (reason, rule),
+        };
+        let key = (kind.to_owned(), target.to_owned());
+        if self.approved_for_run.contains(&key) {
+            emit_approval(trace, step, kind, target, &rule, "run", "remembered", 0)?;
+            return Ok(None);
+        }
+        let request = ApprovalRequest {
+            action: kind.to_owned(),
+            target: target.to_owned(),
+            reason: reason.clone(),
+            rule: rule.clone(),
+        };
+        let asked_at = Instant::now();
+        let answer = self.approver.decide(&request).await;
+        let waited_ms = u64::try_from(asked_at.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let source = self.approver.source();
+        let answer_name = match answer {
+            ApprovalAnswer::Once => "once",
+            ApprovalAnswer::ForRun => "run",
+            ApprovalAnswer::Deny => "deny",
+        };
+        emit_approval(
+            trace,
+            step,
+            kind,
+            target,
+            &rule,
+            answer_name,
+            source,
+            waited_ms,
+        )?;
+        match answer {
+            ApprovalAnswer::Once => Ok(None),
+            ApprovalAnswer::ForRun => {
+                self.approved_for_run.insert(key);
+                Ok(None)
+            }
+            ApprovalAnswer::Deny => Ok(Some(format!(
+                "denied: {reason} [{rule}] needs approval, and it was refused ({source})"
+            ))),
+        }
+    }
+
     /// A path rule applied to the path as written and, when a symlink makes it lead
     /// elsewhere in the workspace, to where it really leads: `link -> .env` is `.env`.
     fn check_path(

@@ -22,9 +22,14 @@ use rein_trace::{
 };
 
 use crate::guard::{Approver, FixedApprover, Guard, ModelCallRefusal};
+use crate::hooks::{
+    HookContext, Hooks, after_tool_payload, before_model_payload, before_tool_payload,
+    run_end_payload, run_start_payload,
+};
 use crate::output::OutputCheck;
 use crate::tools_setup::{LoadedTools, load_tools};
 use crate::{AgentError, CancelSignal, StopReason};
+use rein_spec::spec::HookEvent;
 
 /// PATH given to commands when the spec sets none.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -131,6 +136,13 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
     )
     .await?;
 
+    let hooks = Hooks::new(&spec.hooks)?;
+    let hook_context = HookContext {
+        sandbox: context.sandbox.clone(),
+        workspace: context.workspace.clone(),
+        host_dir: spec.base_dir.clone(),
+        env: context.env.clone(),
+    };
     let mut run = Run {
         spec: &spec,
         model,
@@ -161,6 +173,8 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
         output_attempts: 0,
         output: None,
         mcp,
+        hook_context,
+        hooks,
     };
     let mut end = run.run_loop().await?;
     end.message = run.trace.redactor().redact_str(&end.message);
@@ -210,6 +224,27 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
         workspace_changes,
         output: run.output.clone(),
     };
+    if run.hooks.wants(HookEvent::RunEnd, None) {
+        let payload = run_end_payload(
+            end.reason.as_str(),
+            &end.message,
+            end.final_answer.as_deref(),
+            run.steps,
+            run.n_tool_calls,
+            run.cost_usd,
+        );
+        // The run is over: the answer is recorded, not acted on.
+        run.hooks
+            .run(
+                HookEvent::RunEnd,
+                &payload,
+                None,
+                &run.hook_context,
+                &mut run.trace,
+                run.steps,
+            )
+            .await?;
+    }
     run.trace.write_artifact(
         "summary.json",
         &serde_json::to_string_pretty(&finished).unwrap_or_default(),
@@ -484,6 +519,8 @@ struct Run<'a> {
     output: Option<serde_json::Value>,
     /// The MCP servers behind some tools, to notice one that died.
     mcp: Vec<(McpServerSpec, McpSource)>,
+    hooks: Hooks,
+    hook_context: HookContext,
 }
 
 enum StepResult {
@@ -493,6 +530,19 @@ enum StepResult {
 
 impl Run<'_> {
     async fn run_loop(&mut self) -> Result<End, AgentError> {
+        let payload = run_start_payload(
+            &self.spec.name,
+            &self.model.id(),
+            &self.context.workspace,
+            self.context.sandbox.name(),
+            &self.spec.prompt.task,
+        );
+        if let Some((reason, _)) = self
+            .hook_refusal(HookEvent::RunStart, None, &payload)
+            .await?
+        {
+            return Ok(End::new(StopReason::Denied, reason));
+        }
         self.request.tools = self
             .toolbox
             .specs()
@@ -562,6 +612,17 @@ impl Run<'_> {
                 new_messages,
             }),
         )?;
+
+        if let Some((reason, _)) = self
+            .hook_refusal(
+                HookEvent::BeforeModel,
+                None,
+                &before_model_payload(&self.model.id(), n_messages, &serde_json::Value::Null),
+            )
+            .await?
+        {
+            return Ok(StepResult::End(End::new(StopReason::Denied, reason)));
+        }
 
         // guard: rate limit and the worst case of the call must fit the budgets
         let model_id = self.model.id();
@@ -787,6 +848,21 @@ impl Run<'_> {
                         self.steps,
                     )
                     .await?;
+                let refusal = match refusal {
+                    Some(message) => Some(message),
+                    None => run_hooks(
+                        &self.hooks,
+                        &self.hook_context,
+                        &mut self.guard,
+                        &mut self.trace,
+                        self.steps,
+                        HookEvent::BeforeTool,
+                        Some(&call.name),
+                        &before_tool_payload(&call.id, &call.name, &call.arguments),
+                    )
+                    .await?
+                    .map(|verdict| verdict.0),
+                };
                 match refusal {
                     Some(message) => Ok(self.toolbox.denied(message)),
                     None => {
@@ -821,7 +897,49 @@ impl Run<'_> {
             ),
         };
         // Secrets never reach the model: a tool that printed one sends `***` instead.
-        let content = self.trace.redactor().redact_str(&raw_content);
+        let mut content = self.trace.redactor().redact_str(&raw_content);
+        let mut is_error = is_error;
+        if self.hooks.wants(HookEvent::AfterTool, Some(&call.name)) {
+            let payload = after_tool_payload(
+                &call.id,
+                &call.name,
+                &call.arguments,
+                &content,
+                is_error,
+                &outcome_name,
+            );
+            let verdict = self
+                .hooks
+                .run(
+                    HookEvent::AfterTool,
+                    &payload,
+                    Some(&call.name),
+                    &self.hook_context,
+                    &mut self.trace,
+                    self.steps,
+                )
+                .await?;
+            if let Some(replacement) = verdict.output_replacement {
+                content = self.trace.redactor().redact_str(&replacement);
+            }
+            if let Some(reason) = self
+                .guard
+                .settle(
+                    "hook",
+                    &format!("after_tool {}", call.name),
+                    verdict.decision,
+                    &mut self.trace,
+                    self.steps,
+                )
+                .await?
+            {
+                content = format!(
+                    "the output of `{}` was withheld by a hook: {reason}",
+                    call.name
+                );
+                is_error = true;
+            }
+        }
         self.trace.emit(
             self.steps,
             EventData::ToolResult(ToolResult {
@@ -841,6 +959,27 @@ impl Run<'_> {
             content,
             is_error,
         }))
+    }
+
+    /// Run the hooks of `event` (if any match) and settle their decision like a policy
+    /// answer: `Some((reason, ()))` when the action is refused.
+    async fn hook_refusal(
+        &mut self,
+        event: HookEvent,
+        tool: Option<&str>,
+        payload: &serde_json::Value,
+    ) -> Result<Option<(String, ())>, AgentError> {
+        run_hooks(
+            &self.hooks,
+            &self.hook_context,
+            &mut self.guard,
+            &mut self.trace,
+            self.steps,
+            event,
+            tool,
+            payload,
+        )
+        .await
     }
 
     /// After a call to an MCP server's tool: a server that died ends the run (escalated: a
@@ -1024,6 +1163,35 @@ impl Run<'_> {
         )?;
         Ok(())
     }
+}
+
+/// Run the hooks of `event` that match and settle their decision like a policy answer:
+/// `Some((reason, ()))` when the action is refused (a deny, or an `ask` refused).
+#[allow(clippy::too_many_arguments)]
+async fn run_hooks(
+    hooks: &Hooks,
+    context: &HookContext,
+    guard: &mut Guard,
+    trace: &mut TraceWriter,
+    step: u32,
+    event: HookEvent,
+    tool: Option<&str>,
+    payload: &serde_json::Value,
+) -> Result<Option<(String, ())>, AgentError> {
+    if !hooks.wants(event, tool) {
+        return Ok(None);
+    }
+    let verdict = hooks
+        .run(event, payload, tool, context, trace, step)
+        .await?;
+    let target = match tool {
+        Some(tool) => format!("{} {tool}", event.as_str()),
+        None => event.as_str().to_owned(),
+    };
+    Ok(guard
+        .settle("hook", &target, verdict.decision, trace, step)
+        .await?
+        .map(|reason| (reason, ())))
 }
 
 fn wall_time_message(limit: Duration) -> String {

@@ -7,8 +7,8 @@
 use std::fmt::{self, Write as _};
 
 use crate::spec::{
-    AgentSpec, CiLogSource, DashValues, McpOnFailure, McpTransport, NetworkSpec, RateLimitTarget,
-    Secret, WorkspaceSpec,
+    AgentSpec, CiLogSource, DashValues, HookPlace, McpOnFailure, McpTransport, NetworkSpec,
+    OnError, RateLimitTarget, Secret, WorkspaceSpec,
 };
 
 /// `text` with every occurrence of each secret replaced by `***`. Empty secrets are ignored.
@@ -423,6 +423,25 @@ impl AgentSpec {
                 McpOnFailure::Continue => "continue",
             };
             w.line("on_failure", w.string(on_failure));
+        }
+        for hook in &self.hooks {
+            w.out.push_str("\n[[hooks]]\n");
+            w.line("event", w.string(hook.event.as_str()));
+            if let Some(matcher) = &hook.matcher {
+                w.line("match", w.string(matcher));
+            }
+            w.line("command", w.strings(&hook.command));
+            let run_in = match hook.run_in {
+                HookPlace::Sandbox => "sandbox",
+                HookPlace::Host => "host",
+            };
+            w.line("run_in", w.string(run_in));
+            w.line("timeout", duration(hook.timeout));
+            let on_error = match hook.on_error {
+                OnError::Deny => "deny",
+                OnError::Allow => "allow",
+            };
+            w.line("on_error", w.string(on_error));
         }
         if let Some(output) = &self.output {
             w.header("output");

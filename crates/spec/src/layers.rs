@@ -48,6 +48,8 @@ pub const ENV_PROFILE: &str = "REIN_PROFILE";
 /// Lists that are the union of every layer's values instead of being replaced by the
 /// highest layer's: a lower layer's denials cannot be removed by a higher one.
 pub const ACCUMULATED_LISTS: &[&str] = &[
+    // An organisation's hooks cannot be dropped by a lower layer; they run first.
+    "hooks",
     "policy.commands.deny",
     "policy.commands.ask",
     "policy.paths.deny",

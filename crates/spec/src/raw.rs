@@ -33,7 +33,19 @@ pub struct RawAgent {
     pub policy: Option<Spanned<RawPolicy>>,
     pub tools: Option<Spanned<RawTools>>,
     pub output: Option<Spanned<RawOutput>>,
+    pub hooks: Vec<Spanned<RawHook>>,
     pub trace: Option<Spanned<RawTrace>>,
+}
+
+/// One `[[hooks]]`.
+#[derive(Debug, Clone, Default)]
+pub struct RawHook {
+    pub event: Option<RawString>,
+    pub matcher: Option<RawString>,
+    pub command: Option<Spanned<Vec<RawString>>>,
+    pub run_in: Option<RawString>,
+    pub timeout: Option<RawString>,
+    pub on_error: Option<RawString>,
 }
 
 /// `[policy]` and its sub-tables.
@@ -318,11 +330,36 @@ pub(crate) fn parse_table(
             "policy",
             "tools",
             "output",
+            "hooks",
             "trace",
         ],
         &[],
     )?;
+    let mut hooks = Vec::new();
+    for t in top
+        .table_array("hooks")?
+        .map(Spanned::into_inner)
+        .unwrap_or_default()
+    {
+        let span = t.span();
+        let t = t.into_inner().known(
+            &["event", "match", "command", "run_in", "timeout", "on_error"],
+            &[],
+        )?;
+        hooks.push(Spanned::new(
+            span,
+            RawHook {
+                event: t.string("event")?,
+                matcher: t.string("match")?,
+                command: t.string_array("command")?,
+                run_in: t.string("run_in")?,
+                timeout: t.string("timeout")?,
+                on_error: t.string("on_error")?,
+            },
+        ));
+    }
     Ok(RawAgent {
+        hooks,
         name: top.string("name")?,
         description: top.string("description")?,
         model: top.table("model")?.map(read_model).transpose()?,

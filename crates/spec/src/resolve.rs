@@ -17,10 +17,11 @@ use crate::interpolate::{self, ExpandErrorKind, Site, Sources};
 use crate::raw::{RawAgent, RawModel, RawString, SourceText, closest};
 use crate::spec::{
     AgentSpec, CiLogSource, CiLogsSpec, CommandRulesSpec, CommandToolSpec, DashValues,
-    EnvironmentSpec, HttpToolSpec, LimitsSpec, LoopSpec, McpOnFailure, McpServerSpec, McpTransport,
-    ModelSpec, NetworkRulesSpec, NetworkSpec, OutputSpec, PathRulesSpec, PolicySpec, Pricing,
-    PromptSpec, Provider, RateLimitSpec, RateLimitTarget, ResourceLimitsSpec, SandboxKind, Secret,
-    SlackPostSpec, SqlQuerySpec, ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
+    EnvironmentSpec, HookEvent, HookPlace, HookSpec, HttpToolSpec, LimitsSpec, LoopSpec,
+    McpOnFailure, McpServerSpec, McpTransport, ModelSpec, NetworkRulesSpec, NetworkSpec, OnError,
+    OutputSpec, PathRulesSpec, PolicySpec, Pricing, PromptSpec, Provider, RateLimitSpec,
+    RateLimitTarget, ResourceLimitsSpec, SandboxKind, Secret, SlackPostSpec, SqlQuerySpec,
+    ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
 };
 
 pub(crate) const DEFAULT_MAX_OUTPUT_TOKENS: i64 = 4096;
@@ -164,6 +165,7 @@ pub(crate) fn resolve(
     let policy = r.policy(raw.policy)?;
     let tools = r.tools(raw.tools)?;
     let output = r.output(raw.output)?;
+    let hooks = r.hooks(raw.hooks)?;
     let trace = TraceSpec {
         dir: match raw.trace.as_ref().and_then(|t| t.get_ref().dir.as_ref()) {
             Some(dir) => r.path("trace.dir", dir)?,
@@ -192,7 +194,7 @@ pub(crate) fn resolve(
         tools,
         output,
         trace,
-        hooks: Vec::new(),
+        hooks,
         secrets,
     })
 }
@@ -1189,6 +1191,107 @@ impl Resolver<'_> {
             }
         }
         Ok(map)
+    }
+
+    fn hooks(
+        &mut self,
+        raw: Vec<Spanned<crate::raw::RawHook>>,
+    ) -> Result<Vec<HookSpec>, SpecError> {
+        let mut hooks = Vec::new();
+        for hook in raw {
+            let span = hook.span();
+            let h = hook.into_inner();
+            let Some(event_raw) = h.event.as_ref() else {
+                return Err(self.missing(
+                    "hooks.event",
+                    span,
+                    Some("run_start, before_model, before_tool, after_tool or run_end"),
+                ));
+            };
+            let event_name = self.expand("hooks.event", event_raw)?;
+            let Some(event) = HookEvent::from_name(&event_name) else {
+                let names: Vec<&str> = HookEvent::ALL.iter().map(|e| e.as_str()).collect();
+                let hint = match closest(&event_name, names.iter().copied()) {
+                    Some(close) => format!("did you mean `{close}`? events: {}", names.join(", ")),
+                    None => format!("events: {}", names.join(", ")),
+                };
+                return Err(self.invalid(
+                    "hooks.event",
+                    event_raw.span(),
+                    format!("unknown event `{}`", self.redact(&event_name)),
+                    Some(&hint),
+                ));
+            };
+            let matcher = match h.matcher.as_ref() {
+                Some(m) if !event.is_tool_event() => {
+                    return Err(self.invalid(
+                        "hooks.match",
+                        m.span(),
+                        format!(
+                            "`match` only applies to before_tool and after_tool, not {}",
+                            event.as_str()
+                        ),
+                        None,
+                    ));
+                }
+                Some(m) => Some(self.expand("hooks.match", m)?),
+                None => None,
+            };
+            let Some(command_raw) = h.command.as_ref().filter(|c| !c.get_ref().is_empty()) else {
+                return Err(self.missing(
+                    "hooks.command",
+                    span,
+                    Some("the program and its arguments, e.g. `command = [\"./hooks/check.sh\"]`"),
+                ));
+            };
+            let mut command = Vec::new();
+            for item in command_raw.get_ref() {
+                command.push(self.expand("hooks.command", item)?);
+            }
+            let run_in = match h.run_in.as_ref() {
+                None => HookPlace::Sandbox,
+                Some(v) => match self.expand("hooks.run_in", v)?.as_str() {
+                    "sandbox" => HookPlace::Sandbox,
+                    "host" => HookPlace::Host,
+                    other => {
+                        return Err(self.invalid(
+                            "hooks.run_in",
+                            v.span(),
+                            format!("unknown place `{}`", self.redact(other)),
+                            Some("use \"sandbox\" (the default) or \"host\""),
+                        ));
+                    }
+                },
+            };
+            let on_error = match h.on_error.as_ref() {
+                None => OnError::Deny,
+                Some(v) => match self.expand("hooks.on_error", v)?.as_str() {
+                    "deny" => OnError::Deny,
+                    "allow" => OnError::Allow,
+                    other => {
+                        return Err(self.invalid(
+                            "hooks.on_error",
+                            v.span(),
+                            format!("unknown value `{}`", self.redact(other)),
+                            Some("use \"deny\" (the default: hooks fail closed) or \"allow\""),
+                        ));
+                    }
+                },
+            };
+            hooks.push(HookSpec {
+                event,
+                matcher,
+                command,
+                run_in,
+                timeout: self.duration_or(
+                    "hooks.timeout",
+                    h.timeout.as_ref(),
+                    HookSpec::DEFAULT_TIMEOUT,
+                )?,
+                on_error,
+            });
+        }
+        Ok(hooks)
     }
 
     fn output(

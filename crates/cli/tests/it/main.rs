@@ -8,6 +8,7 @@ mod config;
 mod doctor;
 mod guardrails;
 mod harness;
+mod hooks;
 mod mcp;
 mod output;
 mod runs;
