@@ -115,8 +115,8 @@ fn render_section(out: &mut String, title: &str, checks: &[Check]) {
 }
 
 pub fn doctor(args: DoctorArgs) -> Result<i32, CliError> {
-    let spec = match &args.file {
-        Some(file) => Some(crate::run::load_spec(
+    let layered = match &args.file {
+        Some(file) => Some(crate::config_cmd::load_layered_spec(
             file,
             &args.vars,
             args.model.as_deref(),
@@ -124,6 +124,34 @@ pub fn doctor(args: DoctorArgs) -> Result<i32, CliError> {
         )?),
         None => None,
     };
+    let config_checks: Vec<Check> = match &layered {
+        Some(layered) => {
+            let mut checks: Vec<Check> = layered
+                .layers
+                .iter()
+                .map(|path| Check::ok(format!("layer {}", path.display())))
+                .collect();
+            checks.push(Check::ok(format!(
+                "agent file {}",
+                layered.spec.source.display()
+            )));
+            if layered.layers.is_empty() {
+                checks.insert(
+                    0,
+                    Check::ok("no system, user or project config file (none is needed)"),
+                );
+            }
+            if let Some(profile) = &layered.profile {
+                checks.push(Check::ok(format!("profile {profile}")));
+            }
+            for lock in &layered.locks {
+                checks.push(Check::ok(format!("locked policy {}", lock.file.display())));
+            }
+            checks
+        }
+        None => Vec::new(),
+    };
+    let spec = layered.map(|layered| layered.spec);
     let stand_in = Workspace::tempdir().map_err(|err| {
         CliError::new(
             exit::ENVIRONMENT,
@@ -151,6 +179,9 @@ pub fn doctor(args: DoctorArgs) -> Result<i32, CliError> {
         check_cgroups(),
     ];
     render_section(&mut out, "host", &host_checks);
+    if !config_checks.is_empty() {
+        render_section(&mut out, "config layers (lowest first)", &config_checks);
+    }
 
     let linux = runtime.block_on(check_linux_backend(&policy, &probed));
     let bwrap = runtime.block_on(check_bwrap_backend(&policy));

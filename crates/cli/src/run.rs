@@ -140,6 +140,9 @@ pub fn run(args: RunArgs) -> Result<i32, CliError> {
             rein_agent::AgentError::Model(_) => {
                 Some("set the provider's API key, or run offline with a scripted model")
             }
+            rein_agent::AgentError::Sandbox(_) => {
+                Some("run `rein doctor` to see what this host can isolate and how to fix the rest")
+            }
             _ => None,
         };
         let cli_err = CliError::from(err);

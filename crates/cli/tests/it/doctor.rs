@@ -139,3 +139,41 @@ fn an_unreachable_provider_and_an_unusable_trace_folder_exit_3() {
         "{out:?}"
     );
 }
+
+/// `rein run` refuses to start when the chosen backend cannot work here, says what is
+/// missing, and points to `rein doctor`; there is no fallback to less isolation.
+#[test]
+fn rein_run_refuses_a_backend_that_cannot_work_and_points_to_doctor() {
+    let fixture = agent("bwrap", "");
+    let empty = tempfile::tempdir().unwrap();
+    let mut cmd = fixture.command(&["run", "agent.toml"]);
+    cmd.env("PATH", empty.path());
+    let out = output(cmd.output().unwrap());
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("bwrap"), "{out:?}");
+    assert!(out.stderr.contains("rein doctor"), "{out:?}");
+    assert!(fixture.requests().is_empty(), "nothing ran");
+    assert!(
+        !fixture.path().join(".rein").exists(),
+        "no run was recorded as started"
+    );
+}
+
+#[test]
+fn doctor_lists_the_config_layers_of_an_agent() {
+    let fixture = agent("host", "");
+    std::fs::create_dir_all(fixture.path().join(".rein")).unwrap();
+    std::fs::write(
+        fixture.path().join(".rein/config.toml"),
+        "[loop]\nmax_steps = 4\n",
+    )
+    .unwrap();
+    let out = output(fixture.command(&["doctor", "agent.toml"]).output().unwrap());
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("config layers (lowest first)"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains(".rein/config.toml"), "{out:?}");
+    assert!(out.stdout.contains("agent file"), "{out:?}");
+}
