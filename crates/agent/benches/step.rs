@@ -95,7 +95,7 @@ impl Model for InstantModel {
 fn spec_for(dir: &Path, n_steps: usize) -> rein_spec::AgentSpec {
     let text = format!(
         "name = \"bench\"\n[model]\nprovider = \"scripted\"\nscript = \"unused.toml\"\n\
-         [prompt]\ntask = \"bench\"\n[loop]\nmax_steps = {}\nstuck_after = 1000\n\
+         [prompt]\ntask = \"bench\"\n[environment]\nsandbox = \"host\"\n[loop]\nmax_steps = {}\nstuck_after = 1000\n\
          [tools]\nbuiltin = [\"list_dir\", \"shell\"]\n[trace]\ndir = \"{}\"\n",
         n_steps + 1,
         dir.join("trace").display()
