@@ -80,3 +80,35 @@ fn the_low_crates_stay_free_of_async_and_processes() {
         }
     }
 }
+
+#[test]
+fn every_command_has_a_section_in_docs_cli_md() {
+    let help = crate::harness::output(
+        assert_cmd::Command::new(env!("CARGO_BIN_EXE_rein"))
+            .arg("--help")
+            .output()
+            .unwrap(),
+    );
+    let cli_md = std::fs::read_to_string(repo_root().join("docs/cli.md")).unwrap();
+    let commands: Vec<&str> = help
+        .stdout
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .collect();
+    assert!(commands.len() >= 8, "{commands:?}");
+    for command in commands {
+        let heading = match command {
+            "trace" => "## `rein trace show`".to_owned(),
+            "config" => "## `rein config show`".to_owned(),
+            other => format!("## `rein {other}`"),
+        };
+        assert!(cli_md.contains(&heading), "docs/cli.md has no `{heading}`");
+    }
+}
