@@ -19,7 +19,7 @@ use rein_policy::{
     ActualUsage, BudgetState, Decision, Exhausted, Limits, ModelCallEstimate, Policy, Price,
     Reservation,
 };
-use rein_spec::spec::{AgentSpec, Provider, RateLimitTarget};
+use rein_spec::spec::{AgentSpec, Provider, RateLimitTarget, TokenEstimate};
 use rein_tools::ToolAction;
 use rein_trace::{Approval, EventData, PolicyDecision, TraceWriter};
 
@@ -97,6 +97,7 @@ pub struct Guard {
     approved_for_run: BTreeSet<(String, String)>,
     tool_limits: BTreeMap<String, RateLimit>,
     provider_limit: Option<RateLimit>,
+    token_estimate: TokenEstimate,
 }
 
 /// Why a model call may not go ahead.
@@ -162,6 +163,7 @@ impl Guard {
             approved_for_run: BTreeSet::new(),
             tool_limits,
             provider_limit,
+            token_estimate: spec.limits.token_estimate,
         })
     }
 
@@ -188,7 +190,7 @@ impl Guard {
         trace: &mut TraceWriter,
         step: u32,
     ) -> Result<Result<Reservation, ModelCallRefusal>, AgentError> {
-        let input_tokens = estimate_input_tokens(request);
+        let input_tokens = estimate_input_tokens(request, self.token_estimate);
         if let Some(limit) = &self.provider_limit {
             if let Err(reason) = wait_for(limit, input_tokens).await {
                 emit_decision(
@@ -487,7 +489,7 @@ async fn wait_for(limit: &RateLimit, cost: u64) -> Result<(), String> {
 /// The request's input tokens, conservatively estimated (rein counts bytes rather than
 /// guess a tokenizer: see `rein_policy::estimate_tokens_conservative`): the system prompt,
 /// every message, and the tool schemas.
-pub fn estimate_input_tokens(request: &Request) -> u64 {
+pub fn estimate_input_tokens(request: &Request, estimate: TokenEstimate) -> u64 {
     let mut texts: Vec<String> = Vec::with_capacity(request.messages.len() + 2);
     texts.push(request.system.clone());
     for message in &request.messages {
@@ -513,7 +515,14 @@ pub fn estimate_input_tokens(request: &Request) -> u64 {
         });
     }
     texts.push(serde_json::to_string(&request.tools).unwrap_or_default());
-    rein_policy::estimate_request_tokens_conservative(texts.iter().map(String::as_str))
+    match estimate {
+        TokenEstimate::Conservative => {
+            rein_policy::estimate_request_tokens_conservative(texts.iter().map(String::as_str))
+        }
+        TokenEstimate::UpperBound => {
+            rein_policy::estimate_request_tokens_upper_bound(texts.iter().map(String::as_str))
+        }
+    }
 }
 
 fn provider_name(provider: Provider) -> &'static str {

@@ -61,6 +61,15 @@ pub fn estimate_request_tokens_conservative<'a>(
         .fold(PER_REQUEST_OVERHEAD_TOKENS, u64::saturating_add)
 }
 
+/// [`estimate_tokens_upper_bound`] over a whole request, with the same overheads as
+/// [`estimate_request_tokens_conservative`]: never below the real count.
+pub fn estimate_request_tokens_upper_bound<'a>(messages: impl IntoIterator<Item = &'a str>) -> u64 {
+    messages
+        .into_iter()
+        .map(|text| estimate_tokens_upper_bound(text) + PER_MESSAGE_OVERHEAD_TOKENS)
+        .fold(PER_REQUEST_OVERHEAD_TOKENS, u64::saturating_add)
+}
+
 /// The budget limits of one run, as `[limits]` and the command line give them. `None` means
 /// no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -8,7 +8,7 @@ use std::fmt::{self, Write as _};
 
 use crate::spec::{
     AgentSpec, CiLogSource, DashValues, HookPlace, McpOnFailure, McpTransport, NetworkSpec,
-    OnError, RateLimitTarget, Secret, WorkspaceSpec,
+    OnError, RateLimitTarget, Secret, TokenEstimate, WorkspaceSpec,
 };
 
 /// `text` with every occurrence of each secret replaced by `***`. Empty secrets are ignored.
@@ -292,6 +292,11 @@ impl AgentSpec {
         if let Some(cost) = l.max_cost_usd {
             w.line("max_cost_usd", float(cost));
         }
+        let estimate = match l.token_estimate {
+            TokenEstimate::Conservative => "conservative",
+            TokenEstimate::UpperBound => "upper_bound",
+        };
+        w.line("token_estimate", w.string(estimate));
 
         let p = &self.policy;
         w.header("policy.commands");

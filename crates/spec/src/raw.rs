@@ -163,6 +163,7 @@ pub struct RawLimits {
     pub max_output_tokens_total: Option<Spanned<i64>>,
     pub max_cost_usd: Option<Spanned<f64>>,
     pub max_tool_calls: Option<Spanned<i64>>,
+    pub token_estimate: Option<RawString>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -570,6 +571,7 @@ fn read_limits(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawLimits>, SpecErr
             "max_output_tokens_total",
             "max_cost_usd",
             "max_tool_calls",
+            "token_estimate",
         ],
         &[],
     )?;
@@ -582,6 +584,7 @@ fn read_limits(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawLimits>, SpecErr
             max_output_tokens_total: r.integer("max_output_tokens_total")?,
             max_cost_usd: r.number("max_cost_usd")?,
             max_tool_calls: r.integer("max_tool_calls")?,
+            token_estimate: r.string("token_estimate")?,
         },
     ))
 }

@@ -21,7 +21,7 @@ use crate::spec::{
     McpOnFailure, McpServerSpec, McpTransport, ModelSpec, NetworkRulesSpec, NetworkSpec, OnError,
     OutputSpec, PathRulesSpec, PolicySpec, Pricing, PromptSpec, Provider, RateLimitSpec,
     RateLimitTarget, ResourceLimitsSpec, SandboxKind, Secret, SlackPostSpec, SqlQuerySpec,
-    ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
+    TokenEstimate, ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
 };
 
 pub(crate) const DEFAULT_MAX_OUTPUT_TOKENS: i64 = 4096;
@@ -925,6 +925,21 @@ impl Resolver<'_> {
             )?,
             max_cost_usd,
             max_tool_calls: count(self, "max_tool_calls", l.max_tool_calls.as_ref())?,
+            token_estimate: match l.token_estimate.as_ref() {
+                None => TokenEstimate::Conservative,
+                Some(v) => match self.expand("limits.token_estimate", v)?.as_str() {
+                    "conservative" => TokenEstimate::Conservative,
+                    "upper_bound" => TokenEstimate::UpperBound,
+                    other => {
+                        return Err(self.invalid(
+                            "limits.token_estimate",
+                            v.span(),
+                            format!("unknown estimate `{}`", self.redact(other)),
+                            Some("use \"conservative\" (the default) or \"upper_bound\" (a hard line)"),
+                        ));
+                    }
+                },
+            },
         })
     }
 

@@ -213,6 +213,22 @@ pub struct LimitsSpec {
     pub max_output_tokens_total: Option<u64>,
     pub max_cost_usd: Option<f64>,
     pub max_tool_calls: Option<u64>,
+    /// How the input tokens of a request are counted when its worst case is reserved.
+    pub token_estimate: TokenEstimate,
+}
+
+/// How the loop counts a request's input tokens before a model call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEstimate {
+    /// About 3 ASCII bytes a token (1 for other bytes) plus per-message overhead: above
+    /// the real count for prose and code; dense hex or base64 can come in below it, and the
+    /// next call is then refused at reconciliation.
+    #[default]
+    Conservative,
+    /// One token per byte plus overhead: never below the real count under any byte-level
+    /// tokenizer, so the budget is a hard line — at the price of stopping earlier.
+    UpperBound,
 }
 
 /// `[policy]`: what the agent may do.

@@ -409,3 +409,43 @@ fn a_provider_rate_limit_ends_the_run_as_denied() {
         .unwrap();
     assert_eq!(decision["data"]["rule"], "policy.rate_limit[0]");
 }
+
+/// `token_estimate = "upper_bound"` reserves one token per byte: a request whose
+/// conservative estimate fits the budget is refused before it is sent.
+#[test]
+fn the_upper_bound_estimate_is_a_hard_line() {
+    let task = "a".repeat(30_000);
+    let script =
+        json!({"turns": [{"text": "done", "usage": {"input_tokens": 9000, "output_tokens": 10}}]});
+    let base = format!("{SHELL}\n[limits]\nmax_total_tokens = 20000\n");
+    let conservative = Fixture::new("openai", true, script.clone(), &base);
+    std::fs::write(
+        conservative.agent(),
+        std::fs::read_to_string(conservative.agent())
+            .unwrap()
+            .replace("Update notes.txt.", &task),
+    )
+    .unwrap();
+    let out = conservative.run(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+
+    let strict = Fixture::new(
+        "openai",
+        true,
+        script,
+        &base.replace(
+            "max_total_tokens = 20000",
+            "max_total_tokens = 20000\ntoken_estimate = \"upper_bound\"",
+        ),
+    );
+    std::fs::write(
+        strict.agent(),
+        std::fs::read_to_string(strict.agent())
+            .unwrap()
+            .replace("Update notes.txt.", &task),
+    )
+    .unwrap();
+    let out = strict.run(&[]);
+    assert_eq!(out.code, 13, "{out:?}");
+    assert!(strict.requests().is_empty(), "refused before it was sent");
+}

@@ -84,6 +84,7 @@ fn design_keys_not_built_yet() {
 
             [limits]
             # max_wall_time: none
+            token_estimate = "conservative"
 
             [policy.commands]
             allow = ["ls"]

@@ -115,6 +115,7 @@ fn full_example() {
 
             [limits]
             max_wall_time = "15m"
+            token_estimate = "conservative"
 
             [policy.commands]
             allow = []
@@ -197,6 +198,7 @@ fn defaults() {
 
             [limits]
             # max_wall_time: none
+            token_estimate = "conservative"
 
             [policy.commands]
             allow = []
