@@ -141,42 +141,26 @@ impl FakeGithub {
             blob_url: format!("http://{blob_addr}"),
             inner: Mutex::new(Inner::default()),
         });
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let thread_state = Arc::clone(&state);
-        let thread = std::thread::Builder::new()
-            .name("rein-fake-github".to_owned())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
+        let ((), shutdown_tx, thread) = crate::server::spawn_server_thread(
+            "rein-fake-github",
+            move |ready, shutdown| async move {
+                let listeners = TcpListener::from_std(api_listener)
+                    .and_then(|api| TcpListener::from_std(blob_listener).map(|blob| (api, blob)));
+                let (api, blob) = match listeners {
+                    Ok(listeners) => listeners,
                     Err(source) => {
-                        let _ = ready_tx.send(Err(TestkitError::Runtime { source }));
+                        let _ = ready.send(Err(TestkitError::GithubListener {
+                            what: "api and blob",
+                            source,
+                        }));
                         return;
                     }
                 };
-                runtime.block_on(async move {
-                    let listeners = TcpListener::from_std(api_listener).and_then(|api| {
-                        TcpListener::from_std(blob_listener).map(|blob| (api, blob))
-                    });
-                    let (api, blob) = match listeners {
-                        Ok(listeners) => listeners,
-                        Err(source) => {
-                            let _ = ready_tx.send(Err(TestkitError::GithubListener {
-                                what: "api and blob",
-                                source,
-                            }));
-                            return;
-                        }
-                    };
-                    let _ = ready_tx.send(Ok(()));
-                    accept_loop(api, blob, thread_state, shutdown_rx).await;
-                });
-            })
-            .map_err(|source| TestkitError::Thread { source })?;
-        ready_rx.recv().map_err(|_| TestkitError::ThreadEnded)??;
+                let _ = ready.send(Ok(()));
+                accept_loop(api, blob, thread_state, shutdown).await;
+            },
+        )?;
         Ok(FakeGithub {
             api_addr,
             blob_addr,

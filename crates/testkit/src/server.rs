@@ -240,36 +240,19 @@ impl std::fmt::Debug for MockLlmThread {
 impl MockLlmThread {
     /// Start a server thread that binds `addr` and serves `script`; returns once it listens.
     pub fn start(script: Script, addr: SocketAddr) -> Result<MockLlmThread, TestkitError> {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("rein-mock-llm".to_string())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(source) => {
-                        let _ = ready_tx.send(Err(TestkitError::Runtime { source }));
-                        return;
+        let ((local_addr, state), shutdown_tx, thread) =
+            spawn_server_thread("rein-mock-llm", move |ready, shutdown| async move {
+                match MockLlm::start(script, addr).await {
+                    Ok(mock) => {
+                        let _ = ready.send(Ok((mock.local_addr, Arc::clone(&mock.state))));
+                        let _ = shutdown.await;
+                        mock.shutdown().await;
                     }
-                };
-                runtime.block_on(async move {
-                    match MockLlm::start(script, addr).await {
-                        Ok(mock) => {
-                            let _ = ready_tx.send(Ok((mock.local_addr, Arc::clone(&mock.state))));
-                            let _ = shutdown_rx.await;
-                            mock.shutdown().await;
-                        }
-                        Err(err) => {
-                            let _ = ready_tx.send(Err(err));
-                        }
+                    Err(err) => {
+                        let _ = ready.send(Err(err));
                     }
-                });
-            })
-            .map_err(|source| TestkitError::Thread { source })?;
-        let (local_addr, state) = ready_rx.recv().map_err(|_| TestkitError::ThreadEnded)??;
+                }
+            })?;
         Ok(MockLlmThread {
             local_addr,
             state,
@@ -321,4 +304,41 @@ impl Drop for MockLlmThread {
             let _ = thread.join();
         }
     }
+}
+
+/// What a server thread reports once it listens (or why it could not).
+pub(crate) type Ready<T> = std::sync::mpsc::Sender<Result<T, TestkitError>>;
+
+/// Run a server on its own thread with its own current-thread runtime, so blocking tests
+/// can use it. `serve` reports through `ready` once it listens, then serves until the
+/// shutdown signal; this returns what it reported, the shutdown sender and the thread.
+pub(crate) fn spawn_server_thread<T, F, Fut>(
+    name: &str,
+    serve: F,
+) -> Result<(T, oneshot::Sender<()>, std::thread::JoinHandle<()>), TestkitError>
+where
+    T: Send + 'static,
+    F: FnOnce(Ready<T>, oneshot::Receiver<()>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(source) => {
+                    let _ = ready_tx.send(Err(TestkitError::Runtime { source }));
+                    return;
+                }
+            };
+            runtime.block_on(serve(ready_tx, shutdown_rx));
+        })
+        .map_err(|source| TestkitError::Thread { source })?;
+    let ready = ready_rx.recv().map_err(|_| TestkitError::ThreadEnded)??;
+    Ok((ready, shutdown_tx, thread))
 }

@@ -112,3 +112,16 @@ fn every_command_has_a_section_in_docs_cli_md() {
         assert!(cli_md.contains(&heading), "docs/cli.md has no `{heading}`");
     }
 }
+
+#[test]
+fn cargo_run_at_the_root_means_the_rein_binary() {
+    // The README's main command is `cargo run --release -- run …` at the repository root;
+    // with more than one binary in the workspace, that needs default-members.
+    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("default-members = [\"crates/cli\"]"),
+        "root Cargo.toml lacks default-members"
+    );
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    assert!(readme.contains("cargo run --release -- run examples/ci-triage"));
+}
