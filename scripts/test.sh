@@ -30,4 +30,12 @@ if [ ! -x node_modules/.bin/mcp-server-filesystem ]; then
     npm ci --no-audit --no-fund
 fi
 
-cargo test --workspace --locked "$@"
+# cargo-nextest when it is installed: each test in its own process, and a test that hangs
+# (a child that never exits) is killed after 3 minutes (.config/nextest.toml) instead of
+# holding CI. Doc tests run with cargo test, which nextest does not run.
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked "$@"
+    cargo test --workspace --locked --doc
+else
+    cargo test --workspace --locked "$@"
+fi
