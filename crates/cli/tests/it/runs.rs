@@ -492,3 +492,50 @@ fn sandboxed_runs_work_in_the_workspace_and_nowhere_else() {
         );
     }
 }
+
+/// `kill -9` of rein mid-run: the run log stays readable (at most the event being written
+/// is lost), and in the linux sandbox nothing the run started outlives it.
+#[test]
+fn kill_9_leaves_a_readable_trace_and_no_sandboxed_process() {
+    let marker = format!("{}.{}", 400, std::process::id());
+    let script = json!({"turns": [
+        {"tool_calls": [{"name": "shell", "arguments": {"command": format!("sleep {marker}")}}]},
+        {"text": "unreachable"}
+    ]});
+    let fixture = Fixture::sandboxed("linux", "openai", true, script, TOOLS);
+    let agent = fixture.agent();
+    let mut cmd = fixture.spawn_command(&["run", agent.to_str().unwrap()]);
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut waited = 0;
+    while processes_with_arg(&marker).is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        waited += 1;
+        assert!(waited < 1500, "the command never started");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The kernel tears the sandbox down once its supervisor (PID 1) is gone.
+    let mut waited = 0;
+    while !processes_with_arg(&marker).is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        waited += 1;
+        assert!(
+            waited < 1500,
+            "a sandboxed process outlived rein: {:?}",
+            processes_with_arg(&marker)
+        );
+    }
+    let out = crate::harness::output(
+        fixture
+            .command(&["trace", "show", "last"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("tool    shell"), "{out:?}");
+    assert!(out.stdout.contains("no run_finished event"), "{out:?}");
+}
