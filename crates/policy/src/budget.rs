@@ -11,9 +11,6 @@
 //! Money is counted in whole nano-dollars (`u64`): reservations and reported costs are
 //! rounded up, the cap is rounded down, so rounding never lets spend pass the cap.
 //!
-//! The small [`Budget`] (steps and wall time only) is what the loop used before budgets
-//! existed; it is kept for its callers.
-//!
 //! **Boundary:** no clock, no IO: callers pass the elapsed time.
 
 use std::fmt;
@@ -540,89 +537,11 @@ impl BudgetState {
     }
 }
 
-/// Limits of one run: steps and wall time only (the loop's original budget).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
-    pub max_steps: u32,
-    pub max_wall_time: Option<Duration>,
-}
-
-/// The answer to "may the loop start step `steps_done + 1`?".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BudgetVerdict {
-    Continue,
-    /// `max_steps` model turns were taken already.
-    MaxSteps {
-        max_steps: u32,
-    },
-    /// The run's wall time is used up.
-    WallTime {
-        limit: Duration,
-    },
-}
-
-impl Budget {
-    /// Check before a step.
-    pub fn check(&self, steps_done: u32, elapsed: Duration) -> BudgetVerdict {
-        if let Some(limit) = self.max_wall_time
-            && elapsed >= limit
-        {
-            return BudgetVerdict::WallTime { limit };
-        }
-        if steps_done >= self.max_steps {
-            return BudgetVerdict::MaxSteps {
-                max_steps: self.max_steps,
-            };
-        }
-        BudgetVerdict::Continue
-    }
-
-    /// Time left before `max_wall_time`, if there is a limit.
-    pub fn wall_time_left(&self, elapsed: Duration) -> Option<Duration> {
-        self.max_wall_time
-            .map(|limit| limit.saturating_sub(elapsed))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use expect_test::{Expect, expect};
 
     use super::*;
-
-    #[test]
-    fn steps_and_wall_time_are_checked_in_order() {
-        let budget = Budget {
-            max_steps: 2,
-            max_wall_time: Some(Duration::from_secs(10)),
-        };
-        let secs = Duration::from_secs;
-        assert_eq!(budget.check(0, secs(0)), BudgetVerdict::Continue);
-        assert_eq!(budget.check(1, secs(9)), BudgetVerdict::Continue);
-        assert_eq!(
-            budget.check(2, secs(0)),
-            BudgetVerdict::MaxSteps { max_steps: 2 }
-        );
-        assert_eq!(
-            budget.check(2, secs(10)),
-            BudgetVerdict::WallTime { limit: secs(10) }
-        );
-        assert_eq!(budget.wall_time_left(secs(4)), Some(secs(6)));
-        assert_eq!(budget.wall_time_left(secs(40)), Some(secs(0)));
-    }
-
-    #[test]
-    fn no_wall_time_limit_means_only_steps_count() {
-        let budget = Budget {
-            max_steps: 1,
-            max_wall_time: None,
-        };
-        assert_eq!(
-            budget.check(0, Duration::from_secs(1 << 40)),
-            BudgetVerdict::Continue
-        );
-        assert_eq!(budget.wall_time_left(Duration::ZERO), None);
-    }
 
     /// A script of budget operations, one per line, and what the state answered.
     fn check(limits: Limits, script: &[&str], expected: Expect) {

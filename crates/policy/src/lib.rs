@@ -28,9 +28,9 @@ pub mod path;
 mod policy;
 
 pub use budget::{
-    ActualUsage, Budget, BudgetState, BudgetVerdict, Exhausted, LimitKind, Limits,
-    ModelCallEstimate, Price, Reservation, Spend, estimate_request_tokens_conservative,
-    estimate_request_tokens_upper_bound, estimate_tokens_conservative, estimate_tokens_upper_bound,
+    ActualUsage, BudgetState, Exhausted, LimitKind, Limits, ModelCallEstimate, Price, Reservation,
+    Spend, estimate_request_tokens_conservative, estimate_request_tokens_upper_bound,
+    estimate_tokens_conservative, estimate_tokens_upper_bound,
 };
 pub use command::{
     CommandDecision, CommandPolicy, CommandRulesConfig, DecomposedCommand, RedirectTarget,

@@ -52,10 +52,6 @@ pub enum SpecError {
         suggestion: Option<String>,
     },
 
-    /// A key from the design that this version of rein does not implement yet.
-    #[error("{location}: `{key}` is not supported yet by this version of rein")]
-    NotSupportedYet { location: Location, key: String },
-
     /// A value of the wrong TOML type.
     #[error("{location}: `{key}` must be {expected}, found {found}")]
     WrongType {
@@ -200,7 +196,6 @@ impl SpecError {
         match self {
             SpecError::Syntax { location, .. }
             | SpecError::UnknownKey { location, .. }
-            | SpecError::NotSupportedYet { location, .. }
             | SpecError::WrongType { location, .. }
             | SpecError::MissingKey { location, .. }
             | SpecError::InvalidValue { location, .. }
@@ -228,7 +223,6 @@ impl SpecError {
         match self {
             SpecError::Syntax { location, .. }
             | SpecError::UnknownKey { location, .. }
-            | SpecError::NotSupportedYet { location, .. }
             | SpecError::WrongType { location, .. }
             | SpecError::MissingKey { location, .. }
             | SpecError::InvalidValue { location, .. }

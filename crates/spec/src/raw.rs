@@ -334,7 +334,6 @@ pub(crate) fn parse_table(
             "hooks",
             "trace",
         ],
-        &[],
     )?;
     let mut hooks = Vec::new();
     for t in top
@@ -343,10 +342,9 @@ pub(crate) fn parse_table(
         .unwrap_or_default()
     {
         let span = t.span();
-        let t = t.into_inner().known(
-            &["event", "match", "command", "run_in", "timeout", "on_error"],
-            &[],
-        )?;
+        let t = t
+            .into_inner()
+            .known(&["event", "match", "command", "run_in", "timeout", "on_error"])?;
         hooks.push(Spanned::new(
             span,
             RawHook {
@@ -376,7 +374,7 @@ pub(crate) fn parse_table(
         output: match top.table("output")? {
             Some(o) => {
                 let span = o.span();
-                let o = o.into_inner().known(&["schema", "max_attempts"], &[])?;
+                let o = o.into_inner().known(&["schema", "max_attempts"])?;
                 Some(Spanned::new(
                     span,
                     RawOutput {
@@ -393,29 +391,27 @@ pub(crate) fn parse_table(
 
 fn read_model(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawModel>, SpecError> {
     let span = t.span();
-    let r = t.into_inner().known(
-        &[
-            "provider",
-            "name",
-            "base_url",
-            "api_key",
-            "temperature",
-            "max_output_tokens",
-            "stream",
-            "script",
-            "max_attempts",
-            "request_timeout",
-            "pricing",
-        ],
-        &[],
-    )?;
+    let r = t.into_inner().known(&[
+        "provider",
+        "name",
+        "base_url",
+        "api_key",
+        "temperature",
+        "max_output_tokens",
+        "stream",
+        "script",
+        "max_attempts",
+        "request_timeout",
+        "pricing",
+    ])?;
     let pricing = match r.table("pricing")? {
         Some(p) => {
             let span = p.span();
-            let p = p.into_inner().known(
-                &["input_per_mtok", "output_per_mtok", "cached_input_per_mtok"],
-                &[],
-            )?;
+            let p = p.into_inner().known(&[
+                "input_per_mtok",
+                "output_per_mtok",
+                "cached_input_per_mtok",
+            ])?;
             Some(Spanned::new(
                 span,
                 RawPricing {
@@ -447,7 +443,7 @@ fn read_model(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawModel>, SpecError
 
 fn read_prompt(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawPrompt>, SpecError> {
     let span = t.span();
-    let r = t.into_inner().known(&["system", "task"], &[])?;
+    let r = t.into_inner().known(&["system", "task"])?;
     Ok(Spanned::new(
         span,
         RawPrompt {
@@ -459,26 +455,22 @@ fn read_prompt(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawPrompt>, SpecErr
 
 fn read_environment(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawEnvironment>, SpecError> {
     let span = t.span();
-    let r = t.into_inner().known(
-        &[
-            "workspace",
-            "sandbox",
-            "network",
-            "respect_gitignore",
-            "system_paths",
-            "limits",
-            "env",
-            "env_passthrough",
-        ],
-        &[],
-    )?;
+    let r = t.into_inner().known(&[
+        "workspace",
+        "sandbox",
+        "network",
+        "respect_gitignore",
+        "system_paths",
+        "limits",
+        "env",
+        "env_passthrough",
+    ])?;
     let limits = match r.table("limits")? {
         Some(l) => {
             let span = l.span();
-            let l = l.into_inner().known(
-                &["cpu_seconds", "memory_mb", "processes", "file_size_mb"],
-                &[],
-            )?;
+            let l =
+                l.into_inner()
+                    .known(&["cpu_seconds", "memory_mb", "processes", "file_size_mb"])?;
             Some(Spanned::new(
                 span,
                 RawResourceLimits {
@@ -522,22 +514,19 @@ fn read_environment(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawEnvironment
 
 fn read_loop(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawLoop>, SpecError> {
     let span = t.span();
-    let r = t.into_inner().known(
-        &[
-            "max_steps",
-            "step_timeout",
-            "stuck_after",
-            "tool_output_limit",
-            "verify",
-        ],
-        &[],
-    )?;
+    let r = t.into_inner().known(&[
+        "max_steps",
+        "step_timeout",
+        "stuck_after",
+        "tool_output_limit",
+        "verify",
+    ])?;
     let verify = match r.table("verify")? {
         Some(v) => {
             let span = v.span();
             let v = v
                 .into_inner()
-                .known(&["command", "max_attempts", "timeout"], &[])?;
+                .known(&["command", "max_attempts", "timeout"])?;
             Some(Spanned::new(
                 span,
                 RawVerify {
@@ -563,18 +552,15 @@ fn read_loop(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawLoop>, SpecError> 
 
 fn read_limits(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawLimits>, SpecError> {
     let span = t.span();
-    let r = t.into_inner().known(
-        &[
-            "max_wall_time",
-            "max_total_tokens",
-            "max_input_tokens",
-            "max_output_tokens_total",
-            "max_cost_usd",
-            "max_tool_calls",
-            "token_estimate",
-        ],
-        &[],
-    )?;
+    let r = t.into_inner().known(&[
+        "max_wall_time",
+        "max_total_tokens",
+        "max_input_tokens",
+        "max_output_tokens_total",
+        "max_cost_usd",
+        "max_tool_calls",
+        "token_estimate",
+    ])?;
     Ok(Spanned::new(
         span,
         RawLimits {
@@ -593,13 +579,13 @@ fn read_policy(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawPolicy>, SpecErr
     let span = t.span();
     let r = t
         .into_inner()
-        .known(&["commands", "paths", "network", "rate_limit"], &[])?;
+        .known(&["commands", "paths", "network", "rate_limit"])?;
     let commands = match r.table("commands")? {
         Some(c) => {
             let span = c.span();
             let c = c
                 .into_inner()
-                .known(&["allow", "deny", "ask", "deny_options"], &[])?;
+                .known(&["allow", "deny", "ask", "deny_options"])?;
             Some(Spanned::new(
                 span,
                 RawCommandRules {
@@ -616,7 +602,7 @@ fn read_policy(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawPolicy>, SpecErr
     let paths = match r.table("paths")? {
         Some(p) => {
             let span = p.span();
-            let p = p.into_inner().known(&["read", "write", "deny"], &[])?;
+            let p = p.into_inner().known(&["read", "write", "deny"])?;
             Some(Spanned::new(
                 span,
                 RawPathRules {
@@ -631,7 +617,7 @@ fn read_policy(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawPolicy>, SpecErr
     let network = match r.table("network")? {
         Some(n) => {
             let span = n.span();
-            let n = n.into_inner().known(&["allow_hosts"], &[])?;
+            let n = n.into_inner().known(&["allow_hosts"])?;
             Some(Spanned::new(
                 span,
                 RawNetworkRules {
@@ -647,16 +633,13 @@ fn read_policy(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawPolicy>, SpecErr
             let mut limits = Vec::new();
             for t in tables.into_inner() {
                 let span = t.span();
-                let t = t.into_inner().known(
-                    &[
-                        "tool",
-                        "provider",
-                        "per_minute",
-                        "tokens_per_minute",
-                        "max_wait",
-                    ],
-                    &[],
-                )?;
+                let t = t.into_inner().known(&[
+                    "tool",
+                    "provider",
+                    "per_minute",
+                    "tokens_per_minute",
+                    "max_wait",
+                ])?;
                 limits.push(Spanned::new(
                     span,
                     RawRateLimit {
@@ -685,18 +668,15 @@ fn read_policy(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawPolicy>, SpecErr
 
 fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError> {
     let span = t.span();
-    let r = t.into_inner().known(
-        &[
-            "builtin",
-            "command",
-            "http",
-            "mcp",
-            "sql_query",
-            "slack_post",
-            "ci_logs",
-        ],
-        &[],
-    )?;
+    let r = t.into_inner().known(&[
+        "builtin",
+        "command",
+        "http",
+        "mcp",
+        "sql_query",
+        "slack_post",
+        "ci_logs",
+    ])?;
     let mut command = Vec::new();
     for t in r
         .table_array("command")?
@@ -704,20 +684,17 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
         .unwrap_or_default()
     {
         let span = t.span();
-        let t = t.into_inner().known(
-            &[
-                "name",
-                "description",
-                "input_schema",
-                "argv",
-                "timeout",
-                "output_limit",
-                "working_dir",
-                "env",
-                "dash_values",
-            ],
-            &[],
-        )?;
+        let t = t.into_inner().known(&[
+            "name",
+            "description",
+            "input_schema",
+            "argv",
+            "timeout",
+            "output_limit",
+            "working_dir",
+            "env",
+            "dash_values",
+        ])?;
         command.push(Spanned::new(
             span,
             RawCommandTool {
@@ -740,21 +717,18 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
         .unwrap_or_default()
     {
         let span = t.span();
-        let t = t.into_inner().known(
-            &[
-                "name",
-                "description",
-                "input_schema",
-                "method",
-                "url",
-                "headers",
-                "body",
-                "max_bytes",
-                "timeout",
-                "extract",
-            ],
-            &[],
-        )?;
+        let t = t.into_inner().known(&[
+            "name",
+            "description",
+            "input_schema",
+            "method",
+            "url",
+            "headers",
+            "body",
+            "max_bytes",
+            "timeout",
+            "extract",
+        ])?;
         http.push(Spanned::new(
             span,
             RawHttpTool {
@@ -778,20 +752,17 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
         .unwrap_or_default()
     {
         let span = t.span();
-        let t = t.into_inner().known(
-            &[
-                "name",
-                "command",
-                "url",
-                "env",
-                "headers",
-                "allow_tools",
-                "deny_tools",
-                "timeout",
-                "on_failure",
-            ],
-            &[],
-        )?;
+        let t = t.into_inner().known(&[
+            "name",
+            "command",
+            "url",
+            "env",
+            "headers",
+            "allow_tools",
+            "deny_tools",
+            "timeout",
+            "on_failure",
+        ])?;
         mcp.push(Spanned::new(
             span,
             RawMcpServer {
@@ -810,9 +781,7 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
     let sql_query = match r.table("sql_query")? {
         Some(t) => {
             let span = t.span();
-            let t = t
-                .into_inner()
-                .known(&["database", "max_rows", "timeout"], &[])?;
+            let t = t.into_inner().known(&["database", "max_rows", "timeout"])?;
             Some(Spanned::new(
                 span,
                 RawSqlQuery {
@@ -827,7 +796,7 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
     let slack_post = match r.table("slack_post")? {
         Some(t) => {
             let span = t.span();
-            let t = t.into_inner().known(&["webhook_url", "timeout"], &[])?;
+            let t = t.into_inner().known(&["webhook_url", "timeout"])?;
             Some(Spanned::new(
                 span,
                 RawSlackPost {
@@ -841,10 +810,9 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
     let ci_logs = match r.table("ci_logs")? {
         Some(t) => {
             let span = t.span();
-            let t = t.into_inner().known(
-                &["source", "folder", "base_url", "repo", "token", "timeout"],
-                &[],
-            )?;
+            let t = t
+                .into_inner()
+                .known(&["source", "folder", "base_url", "repo", "token", "timeout"])?;
             Some(Spanned::new(
                 span,
                 RawCiLogs {
@@ -875,7 +843,7 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
 
 fn read_trace(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTrace>, SpecError> {
     let span = t.span();
-    let r = t.into_inner().known(&["dir"], &[])?;
+    let r = t.into_inner().known(&["dir"])?;
     Ok(Spanned::new(
         span,
         RawTrace {
@@ -898,31 +866,24 @@ impl<'a, 'i> Reader<'a, 'i> {
         table_name: &str,
         table: &'a DeTable<'i>,
         known: &[&str],
-        planned: &[&str],
     ) -> Result<Self, SpecError> {
         Reader {
             src,
             table_name: table_name.to_owned(),
             table,
         }
-        .known(known, planned)
+        .known(known)
     }
 
     /// Check that every key of the table is in `known`; the first other key (in file
     /// order) is an error.
-    fn known(self, known: &[&str], planned: &[&str]) -> Result<Self, SpecError> {
+    fn known(self, known: &[&str]) -> Result<Self, SpecError> {
         for (key, _) in self.entries_in_order() {
             let name: &str = key.get_ref();
             if known.contains(&name) {
                 continue;
             }
             let location = self.src.location(key.span().start);
-            if planned.contains(&name) {
-                return Err(SpecError::NotSupportedYet {
-                    location,
-                    key: self.dotted(name),
-                });
-            }
             return Err(SpecError::UnknownKey {
                 location,
                 table: self.table_name.clone(),

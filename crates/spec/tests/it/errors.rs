@@ -44,7 +44,7 @@ fn unknown_key_with_did_you_mean() {
 }
 
 #[test]
-fn design_keys_not_built_yet() {
+fn keys_once_planned_now_resolve_and_their_bad_values_are_errors() {
     check(
         &format!("{MINIMAL}\n[policy.commands]\nallow = [\"ls\"]\n"),
         expect![[r##"
