@@ -530,16 +530,26 @@ enum StepResult {
 
 impl Run<'_> {
     async fn run_loop(&mut self) -> Result<End, AgentError> {
-        let payload = run_start_payload(
-            &self.spec.name,
-            &self.model.id(),
-            &self.context.workspace,
-            self.context.sandbox.name(),
-            &self.spec.prompt.task,
-        );
-        if let Some((reason, _)) = self
-            .hook_refusal(HookEvent::RunStart, None, &payload)
-            .await?
+        let (spec, model, context) = (self.spec, &self.model, &self.context);
+        if let Some(reason) = run_hooks(
+            &self.hooks,
+            &self.hook_context,
+            &mut self.guard,
+            &mut self.trace,
+            self.steps,
+            HookEvent::RunStart,
+            None,
+            || {
+                run_start_payload(
+                    &spec.name,
+                    &model.id(),
+                    &context.workspace,
+                    context.sandbox.name(),
+                    &spec.prompt.task,
+                )
+            },
+        )
+        .await?
         {
             return Ok(End::new(StopReason::Denied, reason));
         }
@@ -602,6 +612,11 @@ impl Run<'_> {
         let n_tools = request.tools.len();
         let max_output_tokens = request.max_output_tokens;
         self.n_sent = n_messages;
+        // The before_model hooks see the same new messages as the trace.
+        let hook_messages = self
+            .hooks
+            .wants(HookEvent::BeforeModel, None)
+            .then(|| new_messages.clone());
         self.trace.emit(
             step,
             EventData::ModelRequest(ModelRequest {
@@ -613,13 +628,21 @@ impl Run<'_> {
             }),
         )?;
 
-        if let Some((reason, _)) = self
-            .hook_refusal(
-                HookEvent::BeforeModel,
-                None,
-                &before_model_payload(&self.model.id(), n_messages, &serde_json::Value::Null),
-            )
-            .await?
+        let model = &self.model;
+        if let Some(reason) = run_hooks(
+            &self.hooks,
+            &self.hook_context,
+            &mut self.guard,
+            &mut self.trace,
+            step,
+            HookEvent::BeforeModel,
+            None,
+            || {
+                let messages = hook_messages.unwrap_or_default();
+                before_model_payload(&model.id(), n_messages, &messages)
+            },
+        )
+        .await?
         {
             return Ok(StepResult::End(End::new(StopReason::Denied, reason)));
         }
@@ -850,18 +873,19 @@ impl Run<'_> {
                     .await?;
                 let refusal = match refusal {
                     Some(message) => Some(message),
-                    None => run_hooks(
-                        &self.hooks,
-                        &self.hook_context,
-                        &mut self.guard,
-                        &mut self.trace,
-                        self.steps,
-                        HookEvent::BeforeTool,
-                        Some(&call.name),
-                        &before_tool_payload(&call.id, &call.name, &call.arguments),
-                    )
-                    .await?
-                    .map(|verdict| verdict.0),
+                    None => {
+                        run_hooks(
+                            &self.hooks,
+                            &self.hook_context,
+                            &mut self.guard,
+                            &mut self.trace,
+                            self.steps,
+                            HookEvent::BeforeTool,
+                            Some(&call.name),
+                            || before_tool_payload(&call.id, &call.name, &call.arguments),
+                        )
+                        .await?
+                    }
                 };
                 match refusal {
                     Some(message) => Ok(self.toolbox.denied(message)),
@@ -959,27 +983,6 @@ impl Run<'_> {
             content,
             is_error,
         }))
-    }
-
-    /// Run the hooks of `event` (if any match) and settle their decision like a policy
-    /// answer: `Some((reason, ()))` when the action is refused.
-    async fn hook_refusal(
-        &mut self,
-        event: HookEvent,
-        tool: Option<&str>,
-        payload: &serde_json::Value,
-    ) -> Result<Option<(String, ())>, AgentError> {
-        run_hooks(
-            &self.hooks,
-            &self.hook_context,
-            &mut self.guard,
-            &mut self.trace,
-            self.steps,
-            event,
-            tool,
-            payload,
-        )
-        .await
     }
 
     /// After a call to an MCP server's tool: a server that died ends the run (escalated: a
@@ -1166,7 +1169,8 @@ impl Run<'_> {
 }
 
 /// Run the hooks of `event` that match and settle their decision like a policy answer:
-/// `Some((reason, ()))` when the action is refused (a deny, or an `ask` refused).
+/// `Some(reason)` when the action is refused (a deny, or an `ask` refused). The payload is
+/// only built when a hook wants the event.
 #[allow(clippy::too_many_arguments)]
 async fn run_hooks(
     hooks: &Hooks,
@@ -1176,22 +1180,21 @@ async fn run_hooks(
     step: u32,
     event: HookEvent,
     tool: Option<&str>,
-    payload: &serde_json::Value,
-) -> Result<Option<(String, ())>, AgentError> {
+    payload: impl FnOnce() -> serde_json::Value,
+) -> Result<Option<String>, AgentError> {
     if !hooks.wants(event, tool) {
         return Ok(None);
     }
     let verdict = hooks
-        .run(event, payload, tool, context, trace, step)
+        .run(event, &payload(), tool, context, trace, step)
         .await?;
     let target = match tool {
         Some(tool) => format!("{} {tool}", event.as_str()),
         None => event.as_str().to_owned(),
     };
-    Ok(guard
+    guard
         .settle("hook", &target, verdict.decision, trace, step)
-        .await?
-        .map(|reason| (reason, ())))
+        .await
 }
 
 fn wall_time_message(limit: Duration) -> String {

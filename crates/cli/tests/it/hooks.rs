@@ -107,3 +107,27 @@ fn a_crashing_run_start_hook_stops_the_run_unless_on_error_allows() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(of_kind(&fixture.events(), "hook_call").len(), 1);
 }
+
+/// A before_model hook sees the messages added since the last call, as the trace does.
+#[test]
+fn a_before_model_hook_receives_the_new_messages() {
+    let script = json!({"turns": [{"text": "done"}]});
+    let hook =
+        "\n[[hooks]]\nevent = \"before_model\"\ncommand = [\"./record.sh\"]\nrun_in = \"host\"\n";
+    let fixture = Fixture::new("openai", true, script, hook);
+    write_hook(
+        &fixture,
+        "record.sh",
+        "#!/bin/bash\ncat > seen.json\necho '{\"decision\": \"allow\"}'\n",
+    );
+    let out = fixture.run(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let seen: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture.path().join("seen.json")).unwrap())
+            .unwrap();
+    assert_eq!(seen["event"], "before_model");
+    assert_eq!(
+        seen["new_messages"][0]["content"], "Update notes.txt.",
+        "{seen}"
+    );
+}
