@@ -190,22 +190,23 @@ pub enum SpecError {
     },
 }
 
-impl SpecError {
-    /// Where in the agent file the error is, when it comes from the file.
-    pub fn location(&self) -> Option<&Location> {
-        match self {
-            SpecError::Syntax { location, .. }
-            | SpecError::UnknownKey { location, .. }
-            | SpecError::WrongType { location, .. }
-            | SpecError::MissingKey { location, .. }
-            | SpecError::InvalidValue { location, .. }
-            | SpecError::UnknownBuiltinTool { location, .. }
-            | SpecError::MissingEnv { location, .. }
-            | SpecError::MissingSecret { location, .. }
-            | SpecError::SecretFile { location, .. }
-            | SpecError::BadInterpolation { location, .. }
-            | SpecError::MissingVar { location, .. }
-            | SpecError::BadTemplate { location, .. } => Some(location),
+/// `Some(location)` for the variants that carry one, `None` for the others: one list for
+/// [`SpecError::location`] and [`SpecError::location_mut`].
+macro_rules! with_location {
+    ($error:expr, $location:ident => $found:expr) => {
+        match $error {
+            SpecError::Syntax { $location, .. }
+            | SpecError::UnknownKey { $location, .. }
+            | SpecError::WrongType { $location, .. }
+            | SpecError::MissingKey { $location, .. }
+            | SpecError::InvalidValue { $location, .. }
+            | SpecError::UnknownBuiltinTool { $location, .. }
+            | SpecError::MissingEnv { $location, .. }
+            | SpecError::MissingSecret { $location, .. }
+            | SpecError::SecretFile { $location, .. }
+            | SpecError::BadInterpolation { $location, .. }
+            | SpecError::MissingVar { $location, .. }
+            | SpecError::BadTemplate { $location, .. } => Some($found),
             SpecError::ReadAgent { .. }
             | SpecError::BadVar { .. }
             | SpecError::BadModelOverride { .. }
@@ -215,33 +216,19 @@ impl SpecError {
             | SpecError::UnknownProfile { .. }
             | SpecError::Locked { .. } => None,
         }
+    };
+}
+
+impl SpecError {
+    /// Where in the agent file the error is, when it comes from the file.
+    pub fn location(&self) -> Option<&Location> {
+        with_location!(self, location => location)
     }
 
     /// The location, to point it elsewhere (config layers map a merged document's places
     /// back to the files they came from).
     pub(crate) fn location_mut(&mut self) -> Option<&mut Location> {
-        match self {
-            SpecError::Syntax { location, .. }
-            | SpecError::UnknownKey { location, .. }
-            | SpecError::WrongType { location, .. }
-            | SpecError::MissingKey { location, .. }
-            | SpecError::InvalidValue { location, .. }
-            | SpecError::UnknownBuiltinTool { location, .. }
-            | SpecError::MissingEnv { location, .. }
-            | SpecError::MissingSecret { location, .. }
-            | SpecError::SecretFile { location, .. }
-            | SpecError::BadInterpolation { location, .. }
-            | SpecError::MissingVar { location, .. }
-            | SpecError::BadTemplate { location, .. } => Some(location),
-            SpecError::ReadAgent { .. }
-            | SpecError::BadVar { .. }
-            | SpecError::BadModelOverride { .. }
-            | SpecError::ReadConfig { .. }
-            | SpecError::BadSet { .. }
-            | SpecError::InSet { .. }
-            | SpecError::UnknownProfile { .. }
-            | SpecError::Locked { .. } => None,
-        }
+        with_location!(self, location => location)
     }
 }
 
