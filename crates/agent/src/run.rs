@@ -612,6 +612,7 @@ impl Run<'_> {
         let n_tools = request.tools.len();
         let max_output_tokens = request.max_output_tokens;
         self.n_sent = n_messages;
+        let model_id = self.model.id();
         // The before_model hooks see the same new messages as the trace.
         let hook_messages = self
             .hooks
@@ -620,7 +621,7 @@ impl Run<'_> {
         self.trace.emit(
             step,
             EventData::ModelRequest(ModelRequest {
-                model: self.model.id(),
+                model: model_id.clone(),
                 n_messages,
                 n_tools,
                 max_output_tokens,
@@ -628,7 +629,6 @@ impl Run<'_> {
             }),
         )?;
 
-        let model = &self.model;
         if let Some(reason) = run_hooks(
             &self.hooks,
             &self.hook_context,
@@ -639,7 +639,7 @@ impl Run<'_> {
             None,
             || {
                 let messages = hook_messages.unwrap_or_default();
-                before_model_payload(&model.id(), n_messages, &messages)
+                before_model_payload(&model_id, n_messages, &messages)
             },
         )
         .await?
@@ -648,7 +648,6 @@ impl Run<'_> {
         }
 
         // guard: rate limit and the worst case of the call must fit the budgets
-        let model_id = self.model.id();
         let reservation = match self
             .guard
             .before_model_call(&self.request, &model_id, &mut self.trace, step)
