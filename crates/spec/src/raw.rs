@@ -335,28 +335,20 @@ pub(crate) fn parse_table(
             "trace",
         ],
     )?;
-    let mut hooks = Vec::new();
-    for t in top
-        .table_array("hooks")?
-        .map(Spanned::into_inner)
-        .unwrap_or_default()
-    {
-        let span = t.span();
-        let t = t
-            .into_inner()
-            .known(&["event", "match", "command", "run_in", "timeout", "on_error"])?;
-        hooks.push(Spanned::new(
-            span,
-            RawHook {
+    let hooks = top.read_tables(
+        "hooks",
+        &["event", "match", "command", "run_in", "timeout", "on_error"],
+        |t| {
+            Ok(RawHook {
                 event: t.string("event")?,
                 matcher: t.string("match")?,
                 command: t.string_array("command")?,
                 run_in: t.string("run_in")?,
                 timeout: t.string("timeout")?,
                 on_error: t.string("on_error")?,
-            },
-        ));
-    }
+            })
+        },
+    )?;
     Ok(RawAgent {
         hooks,
         name: top.string("name")?,
@@ -371,20 +363,12 @@ pub(crate) fn parse_table(
         limits: top.table("limits")?.map(read_limits).transpose()?,
         policy: top.table("policy")?.map(read_policy).transpose()?,
         tools: top.table("tools")?.map(read_tools).transpose()?,
-        output: match top.table("output")? {
-            Some(o) => {
-                let span = o.span();
-                let o = o.into_inner().known(&["schema", "max_attempts"])?;
-                Some(Spanned::new(
-                    span,
-                    RawOutput {
-                        schema: o.string("schema")?,
-                        max_attempts: o.integer("max_attempts")?,
-                    },
-                ))
-            }
-            None => None,
-        },
+        output: top.read_table("output", &["schema", "max_attempts"], |o| {
+            Ok(RawOutput {
+                schema: o.string("schema")?,
+                max_attempts: o.integer("max_attempts")?,
+            })
+        })?,
         trace: top.table("trace")?.map(read_trace).transpose()?,
     })
 }
@@ -677,14 +661,9 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
         "slack_post",
         "ci_logs",
     ])?;
-    let mut command = Vec::new();
-    for t in r
-        .table_array("command")?
-        .map(Spanned::into_inner)
-        .unwrap_or_default()
-    {
-        let span = t.span();
-        let t = t.into_inner().known(&[
+    let command = r.read_tables(
+        "command",
+        &[
             "name",
             "description",
             "input_schema",
@@ -694,10 +673,9 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
             "working_dir",
             "env",
             "dash_values",
-        ])?;
-        command.push(Spanned::new(
-            span,
-            RawCommandTool {
+        ],
+        |t| {
+            Ok(RawCommandTool {
                 name: t.string("name")?,
                 description: t.string("description")?,
                 input_schema: t.json_table("input_schema")?,
@@ -707,17 +685,12 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
                 working_dir: t.string("working_dir")?,
                 env: t.string_table("env")?,
                 dash_values: t.string("dash_values")?,
-            },
-        ));
-    }
-    let mut http = Vec::new();
-    for t in r
-        .table_array("http")?
-        .map(Spanned::into_inner)
-        .unwrap_or_default()
-    {
-        let span = t.span();
-        let t = t.into_inner().known(&[
+            })
+        },
+    )?;
+    let http = r.read_tables(
+        "http",
+        &[
             "name",
             "description",
             "input_schema",
@@ -728,10 +701,9 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
             "max_bytes",
             "timeout",
             "extract",
-        ])?;
-        http.push(Spanned::new(
-            span,
-            RawHttpTool {
+        ],
+        |t| {
+            Ok(RawHttpTool {
                 name: t.string("name")?,
                 description: t.string("description")?,
                 input_schema: t.json_table("input_schema")?,
@@ -742,17 +714,12 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
                 max_bytes: t.integer("max_bytes")?,
                 timeout: t.string("timeout")?,
                 extract: t.string("extract")?,
-            },
-        ));
-    }
-    let mut mcp = Vec::new();
-    for t in r
-        .table_array("mcp")?
-        .map(Spanned::into_inner)
-        .unwrap_or_default()
-    {
-        let span = t.span();
-        let t = t.into_inner().known(&[
+            })
+        },
+    )?;
+    let mcp = r.read_tables(
+        "mcp",
+        &[
             "name",
             "command",
             "url",
@@ -762,10 +729,9 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
             "deny_tools",
             "timeout",
             "on_failure",
-        ])?;
-        mcp.push(Spanned::new(
-            span,
-            RawMcpServer {
+        ],
+        |t| {
+            Ok(RawMcpServer {
                 name: t.string("name")?,
                 command: t.string_array("command")?,
                 url: t.string("url")?,
@@ -775,58 +741,36 @@ fn read_tools(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawTools>, SpecError
                 deny_tools: t.string_array("deny_tools")?,
                 timeout: t.string("timeout")?,
                 on_failure: t.string("on_failure")?,
-            },
-        ));
-    }
-    let sql_query = match r.table("sql_query")? {
-        Some(t) => {
-            let span = t.span();
-            let t = t.into_inner().known(&["database", "max_rows", "timeout"])?;
-            Some(Spanned::new(
-                span,
-                RawSqlQuery {
-                    database: t.string("database")?,
-                    max_rows: t.integer("max_rows")?,
-                    timeout: t.string("timeout")?,
-                },
-            ))
-        }
-        None => None,
-    };
-    let slack_post = match r.table("slack_post")? {
-        Some(t) => {
-            let span = t.span();
-            let t = t.into_inner().known(&["webhook_url", "timeout"])?;
-            Some(Spanned::new(
-                span,
-                RawSlackPost {
-                    webhook_url: t.string("webhook_url")?,
-                    timeout: t.string("timeout")?,
-                },
-            ))
-        }
-        None => None,
-    };
-    let ci_logs = match r.table("ci_logs")? {
-        Some(t) => {
-            let span = t.span();
-            let t = t
-                .into_inner()
-                .known(&["source", "folder", "base_url", "repo", "token", "timeout"])?;
-            Some(Spanned::new(
-                span,
-                RawCiLogs {
-                    source: t.string("source")?,
-                    folder: t.string("folder")?,
-                    base_url: t.string("base_url")?,
-                    repo: t.string("repo")?,
-                    token: t.string("token")?,
-                    timeout: t.string("timeout")?,
-                },
-            ))
-        }
-        None => None,
-    };
+            })
+        },
+    )?;
+    let sql_query = r.read_table("sql_query", &["database", "max_rows", "timeout"], |t| {
+        Ok(RawSqlQuery {
+            database: t.string("database")?,
+            max_rows: t.integer("max_rows")?,
+            timeout: t.string("timeout")?,
+        })
+    })?;
+    let slack_post = r.read_table("slack_post", &["webhook_url", "timeout"], |t| {
+        Ok(RawSlackPost {
+            webhook_url: t.string("webhook_url")?,
+            timeout: t.string("timeout")?,
+        })
+    })?;
+    let ci_logs = r.read_table(
+        "ci_logs",
+        &["source", "folder", "base_url", "repo", "token", "timeout"],
+        |t| {
+            Ok(RawCiLogs {
+                source: t.string("source")?,
+                folder: t.string("folder")?,
+                base_url: t.string("base_url")?,
+                repo: t.string("repo")?,
+                token: t.string("token")?,
+                timeout: t.string("timeout")?,
+            })
+        },
+    )?;
     Ok(Spanned::new(
         span,
         RawTools {
@@ -1044,6 +988,41 @@ impl<'a, 'i> Reader<'a, 'i> {
             DeValue::Table(_) => Ok(Some(Spanned::new(value.span(), to_json(value.get_ref())))),
             _ => Err(self.wrong_type(key, "a table", value)),
         }
+    }
+
+    /// The sub-table `key`, its keys checked against `known`, read by `read`.
+    fn read_table<T>(
+        &self,
+        key: &str,
+        known: &[&str],
+        read: impl FnOnce(&Reader<'a, 'i>) -> Result<T, SpecError>,
+    ) -> Result<Option<Spanned<T>>, SpecError> {
+        let Some(table) = self.table(key)? else {
+            return Ok(None);
+        };
+        let span = table.span();
+        let table = table.into_inner().known(known)?;
+        Ok(Some(Spanned::new(span, read(&table)?)))
+    }
+
+    /// Every table of the array `[[key]]`, its keys checked against `known`, read by `read`.
+    fn read_tables<T>(
+        &self,
+        key: &str,
+        known: &[&str],
+        read: impl Fn(&Reader<'a, 'i>) -> Result<T, SpecError>,
+    ) -> Result<Vec<Spanned<T>>, SpecError> {
+        let mut items = Vec::new();
+        for table in self
+            .table_array(key)?
+            .map(Spanned::into_inner)
+            .unwrap_or_default()
+        {
+            let span = table.span();
+            let table = table.into_inner().known(known)?;
+            items.push(Spanned::new(span, read(&table)?));
+        }
+        Ok(items)
     }
 
     /// An array of tables (`[[key]]`), each as a reader that has not checked its keys yet.
