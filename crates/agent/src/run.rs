@@ -34,6 +34,9 @@ use rein_spec::spec::HookEvent;
 /// PATH given to commands when the spec sets none.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// How long the end of a run waits for each stdio MCP server to be gone after killing it.
+const MCP_SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
+
 /// How to run an agent, beyond its spec.
 pub struct RunOptions {
     /// Use this model instead of building one from the spec (benchmarks, embedding).
@@ -182,6 +185,13 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
         .final_answer
         .map(|answer| run.trace.redactor().redact_str(&answer));
 
+    // Nothing of the run may still run while the workspace is read on the host (a live MCP
+    // server could swap a folder for a symlink mid-walk): end the stdio servers and the
+    // sandbox first. The diff itself follows no symlink either.
+    for (_, source) in &run.mcp {
+        source.shutdown(MCP_SHUTDOWN_WAIT).await;
+    }
+    let _ = run.context.sandbox.teardown().await;
     let workspace_changes = match workspace.diff() {
         Ok(diff) => {
             let diff_path = if diff.unified.is_empty() {
@@ -208,7 +218,6 @@ pub async fn run_agent(spec: AgentSpec, options: RunOptions) -> Result<RunOutcom
             None
         }
     };
-    let _ = run.context.sandbox.teardown().await;
 
     let wall_time = started_at.elapsed();
     let finished = RunFinished {

@@ -16,6 +16,13 @@ impl TerminalApprover {
     }
 }
 
+/// A field of the approval prompt on one line, with nothing that could drive the terminal
+/// or forge another line of the prompt (a command with `\r\x1b[2K` in it cannot hide behind
+/// a harmless one).
+pub(crate) fn one_line(text: &str) -> String {
+    crate::terminal::escape_controls(text).replace('\n', "\\n")
+}
+
 /// Parse an answer line; only an explicit yes approves.
 pub fn parse_answer(line: &str) -> ApprovalAnswer {
     match line.trim().to_ascii_lowercase().as_str() {
@@ -34,7 +41,10 @@ impl Approver for TerminalApprover {
     async fn decide(&self, request: &ApprovalRequest) -> ApprovalAnswer {
         let prompt = format!(
             "\n\u{1b}[2Kapproval needed: {} `{}`\n  rule: {}\n  why: {}\napprove? [y] once, [a] for this run, [n] deny (default n): ",
-            request.action, request.target, request.rule, request.reason
+            one_line(&request.action),
+            one_line(&request.target),
+            one_line(&request.rule),
+            one_line(&request.reason)
         );
         let answer = tokio::task::spawn_blocking(move || {
             let mut stderr = std::io::stderr().lock();

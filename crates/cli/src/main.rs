@@ -11,6 +11,7 @@ mod exit;
 mod mock;
 mod progress;
 mod run;
+mod terminal;
 mod tools_cmd;
 mod trace_show;
 
@@ -106,14 +107,21 @@ fn main() {
 
 fn report(err: &CliError) {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {}", err.message);
+    let _ = writeln!(stderr, "error: {}", terminal::escape_controls(&err.message));
     if let Some(hint) = &err.hint {
-        let _ = writeln!(stderr, "hint: {hint}");
+        let _ = writeln!(stderr, "hint: {}", terminal::escape_controls(hint));
     }
 }
 
-/// Write to stdout; a closed pipe (`rein trace show … | head`) is not an error.
+/// Write text for a person to stdout, control characters escaped
+/// ([`terminal::escape_controls`]); a closed pipe (`rein trace show … | head`) is not an
+/// error.
 pub(crate) fn out(text: &str) -> Result<(), CliError> {
+    out_exact(&terminal::escape_controls(text))
+}
+
+/// Write to stdout byte for byte (JSON, and escapes rein itself writes).
+pub(crate) fn out_exact(text: &str) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())

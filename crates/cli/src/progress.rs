@@ -40,6 +40,11 @@ pub fn listener(mode: ProgressMode, max_steps: u32) -> Listener {
             ProgressMode::Live => live_line(event, max_steps, &totals),
         };
         let Some(line) = line else { return };
+        // Messages and errors carry text from the model and tools.
+        let line = match mode {
+            ProgressMode::Json => line,
+            _ => crate::terminal::escape_controls(&line).into_owned(),
+        };
         let mut stdout = std::io::stdout().lock();
         let _ = match mode {
             ProgressMode::Live => write!(stdout, "\r\x1b[2K{line}"),
@@ -128,10 +133,10 @@ pub fn finish(mode: ProgressMode, outcome: &RunOutcome) -> Result<(), CliError> 
         eprintln!("trace: {}", trace_path.display());
         return Ok(());
     }
-    let mut text = String::new();
     if mode == ProgressMode::Live {
-        text.push_str("\r\x1b[2K");
+        crate::out_exact("\r\x1b[2K")?;
     }
+    let mut text = String::new();
     text.push_str(&format!(
         "run {} ended: {} (exit code {})\n  {}\n  steps {} · tool calls {} · tokens {} in / {} out · cost ${:.4} · {:.2} s\n  trace: {}\n",
         outcome.run_id,

@@ -37,7 +37,7 @@ pub fn tools(args: ToolsArgs) -> Result<i32, CliError> {
                 })
             })
             .collect();
-        crate::out(&format!(
+        crate::out_exact(&format!(
             "{}\n",
             serde_json::to_string_pretty(&value).unwrap_or_default()
         ))?;

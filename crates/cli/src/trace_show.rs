@@ -51,7 +51,30 @@ pub fn show(run: &str, trace_dir: &Path) -> Result<i32, CliError> {
     let path = locate(run, trace_dir)?;
     let trace =
         read_trace(&path).map_err(|err| CliError::new(exit::INVALID_INPUT, err.to_string()))?;
-    crate::out(&render(&trace.events, trace.truncated_tail))?;
+    let mut text = render(&trace.events, trace.truncated_tail);
+    // Everything readable is shown; what is not is named, so a damaged trace can still be
+    // read and repaired.
+    let middle: Vec<_> = trace
+        .bad_lines
+        .iter()
+        .filter(|bad| !bad.is_cut_tail)
+        .collect();
+    for bad in &trace.bad_lines {
+        text.push_str(&format!("(skipped {bad})\n"));
+    }
+    crate::out(&text)?;
+    if !middle.is_empty() {
+        let file = if path.is_dir() {
+            path.join("trace.jsonl")
+        } else {
+            path.clone()
+        };
+        eprintln!(
+            "warning: {} line(s) of {} are not trace events and were skipped",
+            middle.len(),
+            file.display()
+        );
+    }
     Ok(exit::SUCCESS)
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Retried: HTTP 408, 409, 429, 5xx (Anthropic's 529 included), connection errors, attempt
 //! timeouts and streams cut short. Waits use exponential backoff with full jitter, or the
-//! server's `Retry-After` (seconds or an HTTP date, capped). Not retried: every other status
+//! server's `Retry-After` (seconds or an HTTP date, capped). A server's `x-should-retry: true`
+//! or `false` overrides the status's default. Not retried: every other status
 //! and context-length errors. Each failed attempt that will be retried is reported as
 //! [`ModelEvent::AttemptFailed`]; text streamed by a failed attempt is void.
 
@@ -51,6 +52,8 @@ pub(crate) enum AttemptError {
         message: String,
         retry_after: Option<Duration>,
         context_length: bool,
+        /// The server's `x-should-retry: true|false`, which overrides the status's default.
+        should_retry: Option<bool>,
     },
     /// Nothing usable came back: connection error, timeout, stream cut short.
     Transport { message: String },
@@ -61,21 +64,29 @@ pub(crate) enum AttemptError {
 impl AttemptError {
     /// Build from an HTTP error answer: `body` in the OpenAI (`{"error":{"message","code"}}`)
     /// or Anthropic (`{"type":"error","error":{"type","message"}}`) shape, or anything else.
-    pub fn from_http(status: u16, retry_after_header: Option<&str>, body: &str) -> AttemptError {
+    pub fn from_http(status: u16, headers: &ErrorHeaders<'_>, body: &str) -> AttemptError {
         let (message, code) = error_message_of_body(body);
         let context_length = is_context_length_error(code.as_deref(), &message);
-        let retry_after =
-            retry_after_header.and_then(|value| parse_retry_after(value, SystemTime::now()));
+        let retry_after = headers
+            .retry_after
+            .and_then(|value| parse_retry_after(value, SystemTime::now()));
         AttemptError::Status {
             status,
             message,
             retry_after,
             context_length,
+            should_retry: headers.should_retry.and_then(parse_should_retry),
         }
     }
 
+    /// Whether another attempt may succeed. The server's `x-should-retry` wins over the
+    /// status's default (as in the official SDKs).
     fn is_retryable(&self) -> bool {
         match self {
+            AttemptError::Status {
+                should_retry: Some(should_retry),
+                ..
+            } => *should_retry,
             AttemptError::Status {
                 status,
                 context_length,
@@ -84,6 +95,22 @@ impl AttemptError {
             AttemptError::Transport { .. } => true,
             AttemptError::Invalid { .. } => false,
         }
+    }
+}
+
+/// The headers of an error answer that steer retries.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ErrorHeaders<'a> {
+    pub retry_after: Option<&'a str>,
+    pub should_retry: Option<&'a str>,
+}
+
+/// `x-should-retry`: `true` or `false` (any case, spaces around); anything else is ignored.
+fn parse_should_retry(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
     }
 }
 
@@ -291,11 +318,13 @@ fn redact(error: AttemptError, api_key: Option<&str>) -> AttemptError {
             message,
             retry_after,
             context_length,
+            should_retry,
         } => AttemptError::Status {
             status,
             message: clean(message),
             retry_after,
             context_length,
+            should_retry,
         },
         AttemptError::Transport { message } => AttemptError::Transport {
             message: clean(message),
@@ -437,7 +466,7 @@ mod tests {
     fn context_length_errors_are_recognized_and_not_retried() {
         let anthropic = AttemptError::from_http(
             400,
-            None,
+            &ErrorHeaders::default(),
             r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
         );
         assert!(matches!(
@@ -448,8 +477,11 @@ mod tests {
             }
         ));
         assert!(!anthropic.is_retryable());
-        let plain =
-            AttemptError::from_http(400, None, r#"{"error":{"message":"bad tool schema"}}"#);
+        let plain = AttemptError::from_http(
+            400,
+            &ErrorHeaders::default(),
+            r#"{"error":{"message":"bad tool schema"}}"#,
+        );
         assert!(matches!(
             plain,
             AttemptError::Status {
@@ -460,13 +492,13 @@ mod tests {
         assert!(!plain.is_retryable());
         for status in [408, 409, 429, 500, 502, 503, 529] {
             assert!(
-                AttemptError::from_http(status, None, "").is_retryable(),
+                AttemptError::from_http(status, &ErrorHeaders::default(), "").is_retryable(),
                 "{status}"
             );
         }
         for status in [400, 401, 403, 404, 422] {
             assert!(
-                !AttemptError::from_http(status, None, "").is_retryable(),
+                !AttemptError::from_http(status, &ErrorHeaders::default(), "").is_retryable(),
                 "{status}"
             );
         }
@@ -480,6 +512,7 @@ mod tests {
                 message: "Incorrect API key provided: sk-secret-123".into(),
                 retry_after: None,
                 context_length: false,
+                should_retry: None,
             },
             Some("sk-secret-123"),
         );
@@ -489,8 +522,41 @@ mod tests {
                 status: 401,
                 message: "Incorrect API key provided: ***".into(),
                 retry_after: None,
-                context_length: false
+                context_length: false,
+                should_retry: None,
             }
+        );
+    }
+
+    /// Issue 10 (8c): `x-should-retry` overrides the status's default both ways.
+    #[test]
+    fn x_should_retry_overrides_the_status() {
+        let with = |status: u16, value: &str| {
+            let headers = ErrorHeaders {
+                retry_after: None,
+                should_retry: Some(value),
+            };
+            AttemptError::from_http(status, &headers, "").is_retryable()
+        };
+        assert!(!with(500, "false"));
+        assert!(!with(429, " FALSE "));
+        assert!(with(400, "true"));
+        assert!(with(409, "True"));
+        // Anything else leaves the default.
+        assert!(with(503, "maybe"));
+        assert!(!with(400, "1"));
+        // A context-length error the server says to retry is retried (the server knows).
+        let headers = ErrorHeaders {
+            retry_after: None,
+            should_retry: Some("true"),
+        };
+        assert!(
+            AttemptError::from_http(
+                400,
+                &headers,
+                r#"{"error":{"message":"maximum context length","code":"context_length_exceeded"}}"#
+            )
+            .is_retryable()
         );
     }
 }

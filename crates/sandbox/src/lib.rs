@@ -17,6 +17,7 @@
 //! process group: a process that calls `setsid` escapes it.
 
 mod bwrap;
+mod diff;
 mod error;
 mod helper;
 mod host;

@@ -125,6 +125,13 @@ impl StdioChild {
             Err(_) => None,
         }
     }
+
+    /// Kills the child's process group now and waits at most `limit` for the child to be
+    /// reaped. Returns whether it is gone.
+    pub async fn kill_and_wait(&self, limit: Duration) -> bool {
+        kill_process_group(self.process_group_id);
+        self.wait_exit(limit).await.is_some()
+    }
 }
 
 impl Drop for StdioChild {

@@ -272,15 +272,48 @@ pub fn open_write_with(path: &ResolvedPath, create_parents: bool) -> Result<fs::
         }
     }
     // The parent fd is beneath the root; openat of one plain name with O_NOFOLLOW cannot
-    // leave it.
+    // leave it. Non-blocking, so a FIFO cannot hang the call (it fails with ENXIO when no
+    // one reads it); no O_TRUNC, so nothing is cut before the checks below.
     let fd = rustix::fs::openat(
         &parent,
         file_name,
-        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::from_raw_mode(0o644),
     )
-    .map_err(open_error("open for writing", path))?;
-    Ok(fs::File::from(fd))
+    .map_err(|errno| {
+        if errno == rustix::io::Errno::NXIO {
+            not_a_regular_file(path)
+        } else {
+            open_error("open for writing", path)(errno)
+        }
+    })?;
+    let stat = rustix::fs::fstat(&fd).map_err(open_error("inspect", path))?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
+        return Err(not_a_regular_file(path));
+    }
+    // A second name of the same file (`ln .git/config cfg`) would let a write land on a
+    // file the rules protect, under a name they allow.
+    if stat.st_nlink > 1 {
+        return Err(ToolError::InvalidInput {
+            message: format!(
+                "`{}` has {} hard links: writing it would change another file too; remove it first",
+                path.display, stat.st_nlink
+            ),
+        });
+    }
+    let file = fs::File::from(fd);
+    file.set_len(0)
+        .map_err(ToolError::io("truncate", &path.display))?;
+    Ok(file)
+}
+
+fn not_a_regular_file(path: &ResolvedPath) -> ToolError {
+    ToolError::InvalidInput {
+        message: format!(
+            "`{}` is not a regular file (a FIFO, socket or device); file tools only write regular files",
+            path.display
+        ),
+    }
 }
 
 /// [`open_write_with`] without creating parent folders.

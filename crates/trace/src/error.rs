@@ -20,12 +20,6 @@ pub enum TraceError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}:{line}: invalid trace event: {message}")]
-    Parse {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
     #[error("cannot serialize trace event: {0}")]
     Serialize(#[from] serde_json::Error),
 }

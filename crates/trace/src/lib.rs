@@ -25,7 +25,7 @@ pub use event::{
     OutputCheck, PolicyDecision, RunFinished, RunStarted, ToolCallEvent, ToolCallRecord,
     ToolResult, TraceUsage, VerifyResult, WorkspaceChanges,
 };
-pub use reader::{ReadTrace, read_trace};
+pub use reader::{BadLine, ReadTrace, parse_trace, read_trace};
 pub use redact::Redactor;
 pub use run_id::new_run_id;
 pub use writer::{Listener, TraceWriter};

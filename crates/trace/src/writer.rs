@@ -2,6 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -32,17 +33,24 @@ impl std::fmt::Debug for TraceWriter {
 }
 
 impl TraceWriter {
-    /// Create `<trace_dir>/runs/<run_id>/trace.jsonl`; fails if it exists.
+    /// Create `<trace_dir>/runs/<run_id>/trace.jsonl`; fails if it exists. The folders it
+    /// creates are `0700` and the files in the run folder `0600`: a trace holds tool
+    /// outputs (file contents, command output) that other local users must not read.
     pub fn create(trace_dir: &Path, run_id: &str, redactor: Redactor) -> Result<Self, TraceError> {
         let run_dir = trace_dir.join("runs").join(run_id);
-        std::fs::create_dir_all(&run_dir).map_err(|source| TraceError::CreateDir {
-            path: run_dir.clone(),
-            source,
-        })?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&run_dir)
+            .map_err(|source| TraceError::CreateDir {
+                path: run_dir.clone(),
+                source,
+            })?;
         let path = run_dir.join("trace.jsonl");
         let file = OpenOptions::new()
             .create_new(true)
             .append(true)
+            .mode(0o600)
             .open(&path)
             .map_err(|source| TraceError::Write {
                 path: path.clone(),
@@ -127,15 +135,23 @@ impl TraceWriter {
         })
     }
 
-    /// Write a file into the run folder (e.g. `changes.diff`, `summary.json`), redacted.
+    /// Write a file into the run folder (e.g. `changes.diff`, `summary.json`), redacted,
+    /// with mode `0600`.
     pub fn write_artifact(&self, name: &str, content: &str) -> Result<PathBuf, TraceError> {
         let path = self.run_dir.join(name);
-        std::fs::write(&path, self.redactor.redact_str(content)).map_err(|source| {
-            TraceError::Write {
-                path: path.clone(),
-                source,
-            }
-        })?;
+        let write_error = |source| TraceError::Write {
+            path: path.clone(),
+            source,
+        };
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(write_error)?;
+        file.write_all(self.redactor.redact_str(content).as_bytes())
+            .map_err(write_error)?;
         Ok(path)
     }
 }

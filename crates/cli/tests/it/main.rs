@@ -9,6 +9,7 @@ mod doctor;
 mod guardrails;
 mod harness;
 mod hooks;
+mod hostile;
 mod mcp;
 mod output;
 mod runs;

@@ -3,7 +3,7 @@
 
 use futures_util::StreamExt;
 
-use crate::retry::AttemptError;
+use crate::retry::{AttemptError, ErrorHeaders};
 use crate::sse::{SseEvent, SseParser};
 
 /// The client of one model, built once so connections are reused.
@@ -41,13 +41,21 @@ pub(crate) fn transport_error(error: &reqwest::Error) -> AttemptError {
 /// Turn a non-2xx answer into an [`AttemptError`], reading its body.
 pub(crate) async fn error_from_response(response: reqwest::Response) -> AttemptError {
     let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_string);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string)
+    };
+    let retry_after = header("retry-after");
+    let should_retry = header("x-should-retry");
     let body = response.text().await.unwrap_or_default();
-    AttemptError::from_http(status, retry_after.as_deref(), &body)
+    let headers = ErrorHeaders {
+        retry_after: retry_after.as_deref(),
+        should_retry: should_retry.as_deref(),
+    };
+    AttemptError::from_http(status, &headers, &body)
 }
 
 /// Read an SSE body, handing each event to `on_event` until it returns `true` or the body

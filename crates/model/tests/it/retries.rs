@@ -330,3 +330,35 @@ async fn a_refused_connection_is_retried_then_reported() {
     assert_eq!(failures(&events).len(), 1);
     assert!(!error.to_string().contains(TEST_API_KEY));
 }
+
+/// Issue 10 (8c): the server's `x-should-retry` wins over the status's default: a 500 it
+/// says not to retry is not retried, a 400 it says to retry is.
+#[tokio::test]
+async fn x_should_retry_overrides_the_status_default() {
+    let server = TestServer::start(vec![Reply::Json {
+        status: 500,
+        headers: vec![("x-should-retry".into(), "false".into())],
+        body: openai_error("internal error, do not retry", None).to_string(),
+    }])
+    .await;
+    let model = fast_model(&spec(Provider::Openai, "gpt-4.1", &server.url, false));
+    let (response, events) = complete(model.as_ref(), &request()).await;
+    assert!(response.is_err(), "{response:?}");
+    assert_eq!(failures(&events), vec![]);
+    assert_eq!(server.requests().len(), 1);
+
+    let server = TestServer::start(vec![
+        Reply::Json {
+            status: 400,
+            headers: vec![("x-should-retry".into(), "true".into())],
+            body: openai_error("try again", None).to_string(),
+        },
+        Reply::json(200, completion_body("ok")),
+    ])
+    .await;
+    let model = fast_model(&spec(Provider::Openai, "gpt-4.1", &server.url, false));
+    let (response, events) = complete(model.as_ref(), &request()).await;
+    assert_eq!(response.unwrap().text, "ok");
+    assert_eq!(failures(&events).len(), 1);
+    assert_eq!(server.requests().len(), 2);
+}

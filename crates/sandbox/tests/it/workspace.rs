@@ -228,3 +228,92 @@ fn diff_of_a_tempdir_shows_every_file_as_added() {
     fs::remove_file(workspace.root().join("a.txt")).unwrap();
     assert!(workspace.diff().unwrap().is_empty());
 }
+
+/// Issue 10 (9b): one file with a name that is not UTF-8 is named (quoted, escaped) and the
+/// rest of the workspace is diffed as usual.
+#[test]
+fn a_non_utf8_name_is_named_and_the_rest_diffed() {
+    use std::os::unix::ffi::OsStrExt;
+    let workspace = Workspace::tempdir().unwrap();
+    let bad = std::ffi::OsStr::from_bytes(b"bad\xffname.txt");
+    fs::write(workspace.root().join(bad), "odd\n").unwrap();
+    write(&workspace.root().join("good.txt"), "fine\n");
+    let diff = workspace.diff().unwrap();
+    expect![[r#"
+        diff --git "a/bad\377name.txt" "b/bad\377name.txt"
+        new file mode 100644
+        --- /dev/null
+        +++ "b/bad\377name.txt"
+        @@ -0,0 +1 @@
+        +odd
+        diff --git a/good.txt b/good.txt
+        new file mode 100644
+        --- /dev/null
+        +++ b/good.txt
+        @@ -0,0 +1 @@
+        +fine
+    "#]]
+    .assert_eq(&diff.unified);
+    assert_eq!(diff.summary.files_changed, 2);
+}
+
+/// Issue 10 (9a): a folder swapped for a symlink to a host folder while the diff runs (what
+/// a live server of the run could do) never gets the host folder's content into the diff;
+/// FIFOs never hang it. The swap races the diff on purpose; the old path-based reads leaked
+/// in a few percent of the rounds.
+#[test]
+fn a_folder_swapped_for_a_symlink_during_the_diff_never_leaks_host_files() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let host = tempfile::tempdir().unwrap();
+    let canary = "HOST-ONLY-CANARY-c0ffee";
+    for idx in 0..20 {
+        write(
+            &host.path().join(format!("f{idx}.txt")),
+            &format!("{canary}\n"),
+        );
+    }
+    let source = tempfile::tempdir().unwrap();
+    for idx in 0..20 {
+        write(&source.path().join(format!("d/f{idx}.txt")), "workspace\n");
+    }
+    let workspace = Workspace::copy_of(source.path()).unwrap();
+    let root = workspace.root().to_path_buf();
+    // Changed files, so the diff reads them.
+    for idx in 0..20 {
+        write(&root.join(format!("d/f{idx}.txt")), "changed\n");
+    }
+    nix::unistd::mkfifo(&root.join("pipe"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let stop = Arc::clone(&stop);
+        let root = root.clone();
+        let host = host.path().to_path_buf();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let _ = fs::rename(root.join("d"), root.join("d.real"));
+                let _ = std::os::unix::fs::symlink(&host, root.join("d"));
+                std::thread::yield_now();
+                let _ = fs::remove_file(root.join("d"));
+                let _ = fs::rename(root.join("d.real"), root.join("d"));
+                std::thread::yield_now();
+            }
+        })
+    };
+    for _round in 0..300 {
+        // A round may fail to list a folder that vanished mid-walk; it never reads outside.
+        if let Ok(diff) = workspace.diff() {
+            assert!(!diff.unified.contains(canary), "{}", diff.unified);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    swapper.join().unwrap();
+    // With nothing racing, the diff is whole again: the 20 changes, and no FIFO.
+    let _ = fs::remove_file(root.join("d"));
+    if root.join("d.real").exists() {
+        fs::rename(root.join("d.real"), root.join("d")).unwrap();
+    }
+    let diff = workspace.diff().unwrap();
+    assert_eq!(diff.summary.files_changed, 20, "{}", diff.unified);
+}

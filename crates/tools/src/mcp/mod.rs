@@ -109,6 +109,17 @@ impl McpSource {
         self.connection.is_alive()
     }
 
+    /// Ends a stdio server now (its whole process group) and waits up to `limit` for it to
+    /// be gone; an HTTP server's connection is left to close when its tools are dropped.
+    /// Returns whether no process of the server is left. After this the tools fail with
+    /// [`ToolError::McpServerGone`].
+    pub async fn shutdown(&self, limit: Duration) -> bool {
+        match &self.connection.child {
+            Some(child) => child.kill_and_wait(limit).await,
+            None => true,
+        }
+    }
+
     /// Why the server is no longer running (how it exited and its last stderr), or `None`
     /// while it runs.
     pub async fn failure(&self) -> Option<String> {

@@ -515,3 +515,78 @@ async fn fifos_are_refused_instead_of_blocking() {
         .await,
     );
 }
+
+/// Issue 10 (9c): `write_file` onto a FIFO answers at once with an error (it used to hang
+/// until the step timeout) and leaves the FIFO as it was; so does `edit_file`. A regular
+/// file beside it is still written.
+#[tokio::test]
+async fn file_tools_refuse_a_fifo_without_blocking() {
+    let dir = project();
+    let ws = dir.path();
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        ws.join("pipe"),
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    expect![[r#"
+        ToolFailed error
+        `pipe` is not a regular file (a FIFO, socket or device); file tools only write regular files"#]]
+    .assert_eq(&call(ws, "write_file", json!({"path": "pipe", "content": "x"})).await);
+    expect![[r#"
+        ToolFailed error
+        `pipe` is not a regular file; give the path of a file"#]]
+    .assert_eq(
+        &call(
+            ws,
+            "edit_file",
+            json!({"path": "pipe", "old_string": "a", "new_string": "b"}),
+        )
+        .await,
+    );
+    expect![[r#"
+        ToolFailed error
+        `pipe` is not a regular file"#]]
+    .assert_eq(&call(ws, "read_file", json!({"path": "pipe"})).await);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let file_type = std::fs::symlink_metadata(ws.join("pipe"))
+        .unwrap()
+        .file_type();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&file_type));
+    call(
+        ws,
+        "write_file",
+        json!({"path": "ok.txt", "content": "fine\n"}),
+    )
+    .await;
+    assert_eq!(
+        std::fs::read_to_string(ws.join("ok.txt")).unwrap(),
+        "fine\n"
+    );
+}
+
+/// Issue 10 (3, 9c): a second name of a protected file (`ln .git/config cfg`) cannot be
+/// written through: the protected file stays byte-identical; an ordinary file is written.
+#[tokio::test]
+async fn write_file_refuses_a_hard_link_to_another_file() {
+    let dir = project();
+    let ws = dir.path();
+    write(&ws.join(".git/config"), "[core]\n\tbare = false\n");
+    std::fs::hard_link(ws.join(".git/config"), ws.join("cfg")).unwrap();
+    let before = std::fs::read(ws.join(".git/config")).unwrap();
+    expect![[r#"
+        ToolFailed error
+        `cfg` has 2 hard links: writing it would change another file too; remove it first"#]]
+    .assert_eq(
+        &call(
+            ws,
+            "write_file",
+            json!({"path": "cfg", "content": "[core]\n\tfsmonitor = touch /tmp/x\n"}),
+        )
+        .await,
+    );
+    assert_eq!(std::fs::read(ws.join(".git/config")).unwrap(), before);
+    call(ws, "write_file", json!({"path": "cfg2", "content": "ok\n"})).await;
+    assert_eq!(std::fs::read_to_string(ws.join("cfg2")).unwrap(), "ok\n");
+}

@@ -81,13 +81,76 @@ fn a_cut_last_line_is_skipped_and_reported() {
     assert_eq!(trace.events.len(), 1);
 }
 
+/// Issue 10 (8a): a corrupt line in the middle is named with its line and byte offset, and
+/// every readable event around it is still read.
 #[test]
-fn a_bad_line_in_the_middle_is_an_error_naming_the_line() {
+fn a_bad_line_in_the_middle_is_named_and_the_rest_is_read() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("trace.jsonl");
-    std::fs::write(&path, "garbage\n{}\n").unwrap();
-    let err = read_trace(&path).unwrap_err().to_string();
-    assert!(err.contains("trace.jsonl:1: invalid trace event"), "{err}");
+    let mut writer = TraceWriter::create(dir.path(), "RUNB", Redactor::default()).unwrap();
+    let warning = |message: &str| EventData::LoopWarning {
+        message: message.into(),
+    };
+    writer.emit(0, warning("one")).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(writer.path())
+        .unwrap();
+    let offset = std::fs::metadata(writer.path()).unwrap().len();
+    file.write_all(b"garbage\n{}\n\xff\xfe\n").unwrap();
+    writer.emit(0, warning("two")).unwrap();
+    let trace = read_trace(writer.path()).unwrap();
+    assert_eq!(trace.events.len(), 2);
+    assert!(!trace.truncated_tail);
+    let bad: Vec<String> = trace.bad_lines.iter().map(ToString::to_string).collect();
+    assert_eq!(bad.len(), 3, "{bad:?}");
+    assert!(
+        bad[0].starts_with(&format!("line 2 (byte {offset}): not an event")),
+        "{bad:?}"
+    );
+    assert!(
+        bad[1].starts_with(&format!("line 3 (byte {}): not an event", offset + 8)),
+        "{bad:?}"
+    );
+    assert_eq!(
+        bad[2],
+        format!(
+            "line 4 (byte {}): not UTF-8 at byte 0 of the line",
+            offset + 11
+        )
+    );
+}
+
+/// Issue 10 (8a): a last line cut inside a multi-byte UTF-8 character (a kill mid-write of
+/// an event with non-ASCII text) is the cut tail, not an unreadable file.
+#[test]
+fn a_last_line_cut_inside_a_multibyte_character_is_the_cut_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = TraceWriter::create(dir.path(), "RUNU", Redactor::default()).unwrap();
+    writer
+        .emit(
+            0,
+            EventData::LoopWarning {
+                message: "ok".into(),
+            },
+        )
+        .unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(writer.path())
+        .unwrap();
+    let euro = "€".as_bytes();
+    let mut cut = br#"{"v":1,"seq":1,"ts":"x","kind":"loop_warning","data":{"message":"#.to_vec();
+    cut.extend_from_slice(&euro[..2]);
+    file.write_all(&cut).unwrap();
+    let trace = read_trace(writer.path()).unwrap();
+    assert!(trace.truncated_tail);
+    assert_eq!(trace.events.len(), 1);
+    assert_eq!(trace.bad_lines.len(), 1);
+    assert!(
+        trace.bad_lines[0].message.starts_with("cut"),
+        "{:?}",
+        trace.bad_lines
+    );
 }
 
 #[test]

@@ -467,6 +467,7 @@ fn stream_error(error: &Value) -> AttemptError {
         context_length: is_context_length_error(None, &message),
         message: format!("error inside the stream ({kind}): {message}"),
         retry_after: None,
+        should_retry: None,
     }
 }
 

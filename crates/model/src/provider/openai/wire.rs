@@ -507,6 +507,7 @@ fn stream_error(error: &serde_json::Value) -> AttemptError {
         message: format!("error inside the stream: {message}"),
         retry_after: None,
         context_length,
+        should_retry: None,
     }
 }
 
