@@ -32,10 +32,26 @@ fi
 
 # cargo-nextest when it is installed: each test in its own process, and a test that hangs
 # (a child that never exits) is killed after 3 minutes (.config/nextest.toml) instead of
-# holding CI. Doc tests run with cargo test, which nextest does not run.
+# holding CI. Doc tests run first with cargo test (nextest does not run them), so the last
+# lines are the whole suite's: the runner's own summary, then one plain
+# `N passed, N failed` line totalled over every test binary.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace --locked "$@"
     cargo test --workspace --locked --doc
+    cargo nextest run --workspace --locked "$@" 2>&1 | tee "$log" || status=$?
+    summary=$(grep -E '^ *Summary \[' "$log" | tail -1 || true)
+    passed=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$summary")
+    failed=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary")
 else
-    cargo test --workspace --locked "$@"
+    cargo test --workspace --locked "$@" 2>&1 | tee "$log" || status=$?
+    read -r passed failed < <(awk '/^test result: / {
+        for (i = 1; i < NF; i++) {
+            if ($(i + 1) ~ /^passed/) p += $i
+            if ($(i + 1) ~ /^failed/) f += $i
+        }
+    } END { print p + 0, f + 0 }' "$log")
 fi
+echo "${passed:-0} passed, ${failed:-0} failed"
+exit "$status"
