@@ -317,6 +317,7 @@ pub fn policy_config(spec: &AgentSpec, flag_limits: &Limits) -> rein_policy::Pol
     let limits = Limits::stricter(&file_limits, flag_limits);
     let rules = &spec.policy;
     let mut commands = rein_policy::CommandRulesConfig {
+        // `None` (no list) and `Some([])` (deny every command) stay apart.
         allow: rules.commands.allow.clone(),
         deny: rules.commands.deny.clone(),
         ask: rules.commands.ask.clone(),

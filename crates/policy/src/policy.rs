@@ -151,11 +151,20 @@ impl fmt::Display for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.limits)?;
         writeln!(f, "[policy.commands]")?;
-        if self.commands.allow().is_empty() {
-            writeln!(f, "  allow: anything not denied")?;
+        match self.commands.allow() {
+            None => writeln!(f, "  allow: no list: anything not denied")?,
+            Some([]) if self.commands.ask().is_empty() => writeln!(
+                f,
+                "  commands: allow list is empty: every command is denied"
+            )?,
+            Some([]) => writeln!(
+                f,
+                "  commands: allow list is empty: every command is denied, except what `ask` asks a human about"
+            )?,
+            Some(_) => {}
         }
         for (section, list) in [
-            ("allow", self.commands.allow()),
+            ("allow", self.commands.allow().unwrap_or_default()),
             ("deny", self.commands.deny()),
             ("ask", self.commands.ask()),
         ] {
@@ -172,7 +181,14 @@ impl fmt::Display for Policy {
             .iter()
             .map(|name| name.source())
             .collect();
-        writeln!(f, "  allow_env = {}", env.join(" "))?;
+        if env.is_empty() {
+            writeln!(
+                f,
+                "  allow_env list is empty: every environment assignment is denied"
+            )?;
+        } else {
+            writeln!(f, "  allow_env = {}", env.join(" "))?;
+        }
         write!(f, "{}", self.paths)?;
         write!(f, "{}", self.network)
     }

@@ -449,3 +449,52 @@ fn the_upper_bound_estimate_is_a_hard_line() {
     assert_eq!(out.code, 13, "{out:?}");
     assert!(strict.requests().is_empty(), "refused before it was sent");
 }
+
+/// `allow = []` is an allow list with nothing in it: every command is denied (it used to
+/// allow every command, as if there were no list). The file tools still work.
+#[test]
+fn an_empty_command_allow_list_denies_every_command() {
+    let script = json!({"turns": [
+        shell_turn("rm notes.txt"),
+        {"expect": {"last_message_contains": "denied by policy"}, "tool_calls": [
+            {"name": "shell", "arguments": {"command": "echo pwned > notes.txt"}}]},
+        {"expect": {"last_message_contains": "denied by policy"}, "tool_calls": [
+            {"name": "shell", "arguments": {"command": "true"}}]},
+        {"expect": {"last_message_contains": "denied by policy"}, "tool_calls": [
+            {"name": "read_file", "arguments": {"path": "notes.txt"}}]},
+        {"expect": {"last_message_contains": "TODO: write notes"}, "text": "done"}
+    ]});
+    let extra = format!("{SHELL}\n[policy.commands]\nallow = []\n");
+    let fixture = Fixture::new("openai", true, script, &extra);
+    let original = std::fs::read(fixture.path().join("project/notes.txt")).unwrap();
+
+    let check = output(fixture.command(&["check", "agent.toml"]).output().unwrap());
+    assert_eq!(check.code, 0, "{check:?}");
+    assert!(
+        check
+            .stdout
+            .contains("# commands: allow list is empty: every command is denied"),
+        "{check:?}"
+    );
+
+    let out = fixture.run(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let events = fixture.events();
+    let outcomes: Vec<&str> = of_kind(&events, "tool_result")
+        .iter()
+        .map(|r| r["data"]["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["denied", "denied", "denied", "ok"]);
+    let rules: Vec<&str> = of_kind(&events, "policy_decision")
+        .iter()
+        .filter(|d| d["data"]["decision"] == "deny")
+        .map(|d| d["data"]["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["default: not in allow list"; 3], "{rules:?}");
+    // Nothing ran: no change in the workspace, the project file byte-identical.
+    assert!(!fixture.run_dir().join("changes.diff").exists());
+    assert_eq!(
+        std::fs::read(fixture.path().join("project/notes.txt")).unwrap(),
+        original
+    );
+}

@@ -35,8 +35,9 @@ pub const NOT_ALLOWED_RULE: &str = "default: not in allow list";
 /// `[policy.commands]` as the user wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandRulesConfig {
-    /// Empty: every command not denied is allowed.
-    pub allow: Vec<String>,
+    /// `None`: every command not denied is allowed. `Some` (even empty): whatever no
+    /// pattern allows is denied, so an empty list denies every command.
+    pub allow: Option<Vec<String>>,
     pub deny: Vec<String>,
     pub ask: Vec<String>,
     /// Defaults to [`default_deny_options`].
@@ -48,7 +49,7 @@ pub struct CommandRulesConfig {
 impl Default for CommandRulesConfig {
     fn default() -> CommandRulesConfig {
         CommandRulesConfig {
-            allow: Vec::new(),
+            allow: None,
             deny: Vec::new(),
             ask: Vec::new(),
             deny_options: default_deny_options(),
@@ -60,7 +61,8 @@ impl Default for CommandRulesConfig {
 /// Compiled command rules.
 #[derive(Debug, Clone)]
 pub struct CommandPolicy {
-    allow: Vec<CommandPattern>,
+    /// `None`: no allow list.
+    allow: Option<Vec<CommandPattern>>,
     deny: Vec<CommandPattern>,
     ask: Vec<CommandPattern>,
     deny_options: Vec<OptionRule>,
@@ -154,7 +156,11 @@ impl CommandPolicy {
             }
         }
         Ok(CommandPolicy {
-            allow: patterns("allow", &config.allow)?,
+            allow: config
+                .allow
+                .as_deref()
+                .map(|list| patterns("allow", list))
+                .transpose()?,
             deny: patterns("deny", &config.deny)?,
             ask: patterns("ask", &config.ask)?,
             deny_options,
@@ -171,8 +177,10 @@ impl CommandPolicy {
         })
     }
 
-    pub fn allow(&self) -> &[CommandPattern] {
-        &self.allow
+    /// The allow list; `None` when there is none (every command not denied is allowed).
+    /// An empty list denies every command.
+    pub fn allow(&self) -> Option<&[CommandPattern]> {
+        self.allow.as_deref()
     }
 
     pub fn deny(&self) -> &[CommandPattern] {
@@ -264,7 +272,14 @@ impl CommandPolicy {
             }
         }
         let argv = &invocation.argv;
+        let empty_allow_list = self.allow.as_ref().is_some_and(Vec::is_empty);
         if argv.is_empty() {
+            if empty_allow_list {
+                return Decision::deny(
+                    "policy.commands.allow is empty, so every command line is denied",
+                    NOT_ALLOWED_RULE,
+                );
+            }
             return Decision::Allow;
         }
         let shown = || render_argv(argv);
@@ -322,11 +337,23 @@ impl CommandPolicy {
         }
         // `set` with the options analysis let through only changes shell options.
         let shell_options_only = argv.len() > 1 && argv[0].known && argv[0].text == "set";
-        if self.allow.is_empty() || shell_options_only {
+        let Some(allow) = &self.allow else {
+            return Decision::Allow;
+        };
+        if allow.is_empty() {
+            return Decision::deny(
+                format!(
+                    "`{}` is not allowed: policy.commands.allow is empty, so every command is denied",
+                    shown()
+                ),
+                NOT_ALLOWED_RULE,
+            );
+        }
+        if shell_options_only {
             return Decision::Allow;
         }
         let mut uncertain = false;
-        for pattern in &self.allow {
+        for pattern in allow {
             match pattern.matches_prefix(argv, appended) {
                 Match::Yes => return Decision::Allow,
                 Match::Maybe => uncertain = true,

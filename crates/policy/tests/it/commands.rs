@@ -13,7 +13,7 @@ fn strings(list: &[&str]) -> Vec<String> {
 pub fn catalogue_policy() -> Policy {
     Policy::new(&PolicyConfig {
         commands: CommandRulesConfig {
-            allow: strings(&[
+            allow: Some(strings(&[
                 "ls",
                 "cat",
                 "grep",
@@ -36,7 +36,7 @@ pub fn catalogue_policy() -> Policy {
                 "head",
                 "wc",
                 "cd",
-            ]),
+            ])),
             deny: strings(&["git push", "rm -rf *"]),
             ask: strings(&["cargo publish"]),
             ..CommandRulesConfig::default()
@@ -562,5 +562,42 @@ fn without_an_allow_list_only_denials_apply() {
               => deny: cannot be proven safe: `eval` runs a string as shell code, which cannot be checked [parser: cannot be proven safe]
             ""
               => deny: the command line runs nothing [parser: cannot be proven safe]"#]],
+    );
+}
+
+#[test]
+fn an_empty_allow_list_denies_every_command() {
+    let policy = Policy::new(&PolicyConfig {
+        commands: CommandRulesConfig {
+            allow: Some(Vec::new()),
+            ask: strings(&["cargo publish"]),
+            ..CommandRulesConfig::default()
+        },
+        ..PolicyConfig::default()
+    })
+    .unwrap();
+    check(
+        &policy,
+        &[
+            "ls",
+            "true",
+            "sh -c 'ls'",
+            "set -e",
+            "LANG=C",
+            "cargo publish",
+        ],
+        expect![[r#"
+            "ls"
+              => deny: `ls` is not allowed: policy.commands.allow is empty, so every command is denied [default: not in allow list]
+            "true"
+              => deny: `true` is not allowed: policy.commands.allow is empty, so every command is denied [default: not in allow list]
+            "sh -c 'ls'"
+              => deny: `sh -c ls` is not allowed: policy.commands.allow is empty, so every command is denied [default: not in allow list]
+            "set -e"
+              => deny: `set -e` is not allowed: policy.commands.allow is empty, so every command is denied [default: not in allow list]
+            "LANG=C"
+              => deny: policy.commands.allow is empty, so every command line is denied [default: not in allow list]
+            "cargo publish"
+              => ask: `cargo publish` needs approval [policy.commands.ask[0] "cargo publish"]"#]],
     );
 }
