@@ -73,6 +73,11 @@ impl Policy {
             decision = decision.stricter(self.check_redirect(redirect, answer.changes_directory));
         }
         for command in &answer.commands {
+            let program = command.argv.first().map_or("", |word| word.text.as_str());
+            for file in &command.files {
+                decision =
+                    decision.stricter(self.check_file(program, file, answer.changes_directory));
+            }
             // Unknown words too, as written: `~/.ssh/id_rsa`, `$HOME/.env`.
             for word in command.argv.iter().skip(1) {
                 // `--file=.env` names `.env` too.
@@ -127,6 +132,46 @@ impl Policy {
                 .check_read(path)
                 .stricter(self.paths.check_write(path)),
             RedirectKind::DuplicateFd | RedirectKind::Text => Decision::Allow,
+        }
+    }
+
+    /// A file a program opens because of its arguments (`sed 'w out'`, `sort -o out`).
+    fn check_file(
+        &self,
+        program: &str,
+        file: &crate::command::RedirectTarget,
+        changes_directory: bool,
+    ) -> Decision {
+        let verb = if file.kind == RedirectKind::Read {
+            "reads"
+        } else {
+            "writes"
+        };
+        if !file.known {
+            return Decision::deny(
+                format!(
+                    "`{program}` {verb} `{}`, a path only known at run time",
+                    file.path
+                ),
+                "policy.paths: command argument",
+            );
+        }
+        if changes_directory && !file.path.starts_with('/') {
+            return Decision::deny(
+                format!(
+                    "`{program}` {verb} `{}` after `cd`: the path is not relative to the workspace",
+                    file.path
+                ),
+                "policy.paths: command argument",
+            );
+        }
+        let decision = self.check_redirect(file, false);
+        match decision {
+            Decision::Deny { reason, rule } => Decision::deny(
+                format!("`{program}` {verb} `{}`: {reason}", file.path),
+                rule,
+            ),
+            other => other,
         }
     }
 

@@ -498,3 +498,79 @@ fn an_empty_command_allow_list_denies_every_command() {
         original
     );
 }
+
+/// `allow = ["sed -n", …]` does not cover sed's code-running and file-writing forms: the
+/// `e` command and flag run nothing, `w`/`W` write nothing the path rules refuse (the hook
+/// stays byte-identical), and `sed -n 1p f` still works.
+#[test]
+fn an_allowed_sed_prefix_does_not_cover_its_e_and_w_forms() {
+    const HOOK: &str = "#!/bin/sh\necho original-hook\n";
+    let attempts = [
+        "sed -n '1e touch pwned' f",
+        "sed -n 's/touch/touch/e' f",
+        "sed -n '1w .git/hooks/pre-commit' f",
+        "sed -n '1W x' f",
+        "sed -n -e p -e '1e touch pwned' f",
+        "sed -n -f script.sed f",
+    ];
+    let mut turns: Vec<serde_json::Value> = Vec::new();
+    for (i, command) in attempts.iter().enumerate() {
+        let mut turn = shell_turn(command);
+        if i > 0 {
+            turn["expect"] = json!({"last_message_contains": "denied by policy"});
+        }
+        turns.push(turn);
+    }
+    turns.push(json!({"expect": {"last_message_contains": "denied by policy"}, "tool_calls": [
+        {"name": "shell", "arguments": {"command": "sed -n 1p f; sed -n p .git/hooks/pre-commit; test -e pwned || echo no-pwned; test -e x || echo no-x"}}]}));
+    turns.push(json!({"expect": {"last_message_contains": "no-pwned"}, "text": "done"}));
+    let extra = format!(
+        "{SHELL}\n[policy.commands]\nallow = [\"sed -n\", \"test\", \"echo\"]\n\n[policy.paths]\nwrite = [\"src/**\"]\n"
+    );
+    let fixture = Fixture::new("openai", true, json!({"turns": turns}), &extra);
+    let project = fixture.path().join("project");
+    std::fs::write(project.join("f"), "touch pwned\nline two\n").unwrap();
+    std::fs::write(project.join("script.sed"), "1e touch pwned\n").unwrap();
+    std::fs::create_dir_all(project.join(".git/hooks")).unwrap();
+    std::fs::write(project.join(".git/hooks/pre-commit"), HOOK).unwrap();
+
+    let out = fixture.run(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let events = fixture.events();
+    let results = of_kind(&events, "tool_result");
+    let outcomes: Vec<&str> = results
+        .iter()
+        .map(|r| r["data"]["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "denied", "denied", "denied", "denied", "denied", "denied", "ok"
+        ]
+    );
+    let rules: Vec<&str> = of_kind(&events, "policy_decision")
+        .iter()
+        .filter(|d| d["data"]["decision"] == "deny")
+        .map(|d| d["data"]["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "builtin.commands.sed",
+            "builtin.commands.sed",
+            "builtin.paths.deny_write[2] \".git/hooks\"",
+            "default: not in policy.paths.write",
+            "builtin.commands.sed",
+            "builtin.commands.sed",
+        ]
+    );
+    // The allowed neighbour ran, in the same workspace: the hook is byte-identical and
+    // nothing was created.
+    let last = results[6]["data"]["output"].as_str().unwrap();
+    assert_eq!(
+        last,
+        format!("exit code: 0\n--- stdout ---\ntouch pwned\n{HOOK}no-pwned\nno-x\n"),
+        "{last:?}"
+    );
+    assert!(!fixture.run_dir().join("changes.diff").exists());
+}

@@ -5,7 +5,10 @@
 //!
 //! 1. assignments (`FOO=1 cmd`, `env FOO=1 cmd`, `export FOO=1`) only to `allow_env` names;
 //! 2. `deny` patterns (loose match; uncertain counts) → deny;
-//! 3. `deny_options` rules (uncertain counts) → deny;
+//! 3. `deny_options` rules (uncertain counts) → deny; then, built in, a known program's
+//!    code-running forms (`sed 'e …'`, `awk` `system()`, `tar --to-command`, `git -c`…)
+//!    → deny; the files it writes or reads by its arguments are reported for the path
+//!    rules (`programs`);
 //! 4. `ask` patterns (loose match; uncertain counts) → ask;
 //! 5. with an `allow` list, an invocation no allow pattern matches for certain → deny.
 //!
@@ -15,6 +18,7 @@
 pub mod analyze;
 pub mod parse;
 pub mod pattern;
+mod programs;
 
 use std::collections::HashMap;
 
@@ -28,6 +32,10 @@ pub use pattern::{default_allow_env, default_deny_options};
 
 /// The rule name of every refusal of the parser.
 pub const PARSER_RULE: &str = "parser: cannot be proven safe";
+
+/// The rule name (followed by `.PROGRAM`) when a program's arguments run code rein cannot
+/// check or cannot be read (`sed 'e …'`, `awk -f`, `tar --to-command`…). Always on.
+pub const BUILTIN_RULE: &str = "builtin.commands";
 
 /// The rule name when an allow list exists and nothing in it matched.
 pub const NOT_ALLOWED_RULE: &str = "default: not in allow list";
@@ -83,6 +91,9 @@ pub struct DecomposedCommand {
     /// The wrapper that runs it (`sudo`, `xargs`, `sh`, `find`…).
     pub via: Option<String>,
     pub decision: Decision,
+    /// Files the program itself would write or read because of its arguments (`sed
+    /// 'w out'`, `sort -o out`, `tee out`, `git log --output=out`…), for the path rules.
+    pub files: Vec<RedirectTarget>,
 }
 
 /// A redirection's target, for path rules.
@@ -218,15 +229,19 @@ impl CommandPolicy {
         let commands: Vec<DecomposedCommand> = analysis
             .invocations
             .iter()
-            .map(|invocation| DecomposedCommand {
-                argv: invocation.argv.clone(),
-                assignments: invocation
-                    .assignments
-                    .iter()
-                    .map(|(name, value)| format!("{name}={}", value.display()))
-                    .collect(),
-                via: invocation.via.clone(),
-                decision: self.check_invocation(invocation),
+            .map(|invocation| {
+                let (decision, files) = self.check_invocation(invocation);
+                DecomposedCommand {
+                    argv: invocation.argv.clone(),
+                    assignments: invocation
+                        .assignments
+                        .iter()
+                        .map(|(name, value)| format!("{name}={}", value.display()))
+                        .collect(),
+                    via: invocation.via.clone(),
+                    decision,
+                    files,
+                }
             })
             .collect();
         let mut decision = if commands.is_empty() {
@@ -260,7 +275,18 @@ impl CommandPolicy {
         }
     }
 
-    fn check_invocation(&self, invocation: &Invocation) -> Decision {
+    /// The decision about one invocation, and the files it would open by its arguments.
+    fn check_invocation(&self, invocation: &Invocation) -> (Decision, Vec<RedirectTarget>) {
+        let mut files = Vec::new();
+        let decision = self.decide_invocation(invocation, &mut files);
+        (decision, files)
+    }
+
+    fn decide_invocation(
+        &self,
+        invocation: &Invocation,
+        files: &mut Vec<RedirectTarget>,
+    ) -> Decision {
         for (name, _) in &invocation.assignments {
             if !self.allow_env.iter().any(|allowed| allowed.matches(name)) {
                 return Decision::deny(
@@ -323,6 +349,17 @@ impl CommandPolicy {
                         uncertain_note(matched)
                     ),
                     rule_name("deny_options", i, rule.source()),
+                );
+            }
+        }
+        // What the program does with its arguments: code it runs is refused whatever the
+        // allow list says; files it writes or reads go to the path rules.
+        match programs::effects(argv, appended) {
+            Ok(effects) => *files = effects.opens,
+            Err(reason) => {
+                return Decision::deny(
+                    format!("`{}`: {reason}", shown()),
+                    format!("{BUILTIN_RULE}.{program}"),
                 );
             }
         }
