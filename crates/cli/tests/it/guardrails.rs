@@ -574,3 +574,39 @@ fn an_allowed_sed_prefix_does_not_cover_its_e_and_w_forms() {
     );
     assert!(!fixture.run_dir().join("changes.diff").exists());
 }
+
+/// `[policy.commands] allow_env`, as docs/policy.md documents it: the names a command line
+/// may set (`NAME=value cmd`, `env NAME=value cmd`, `export NAME=value`), replacing the
+/// default list. It used to be refused as an unknown key.
+#[test]
+fn allow_env_names_the_variables_a_command_line_may_set() {
+    let script = json!({"turns": [
+        shell_turn("MY_FLAG=on env | grep MY_FLAG"),
+        {"expect": {"last_message_contains": "MY_FLAG=on"}, "tool_calls": [
+            {"name": "shell", "arguments": {"command": "LANG=C echo default-list-replaced"}}]},
+        {"expect": {"last_message_contains": "denied by policy"}, "tool_calls": [
+            {"name": "shell", "arguments": {"command": "env PATH=. echo x"}}]},
+        {"expect": {"last_message_contains": "denied by policy"}, "tool_calls": [
+            {"name": "shell", "arguments": {"command": "export GIT_PAGER=sh; echo x"}}]},
+        {"expect": {"last_message_contains": "denied by policy"}, "text": "done"}
+    ]});
+    let extra = format!("{SHELL}\n[policy.commands]\nallow_env = [\"MY_*\"]\n");
+    let fixture = Fixture::new("openai", true, script, &extra);
+    let check = output(fixture.command(&["check", "agent.toml"]).output().unwrap());
+    assert_eq!(check.code, 0, "{check:?}");
+    assert!(check.stdout.contains("allow_env = [\"MY_*\"]"), "{check:?}");
+    let out = fixture.run(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let events = fixture.events();
+    let outcomes: Vec<&str> = of_kind(&events, "tool_result")
+        .iter()
+        .map(|r| r["data"]["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["ok", "denied", "denied", "denied"]);
+    let rules: Vec<&str> = of_kind(&events, "policy_decision")
+        .iter()
+        .filter(|d| d["data"]["decision"] == "deny")
+        .map(|d| d["data"]["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["policy.commands.allow_env"; 3]);
+}
