@@ -90,6 +90,8 @@ pub struct DecomposedCommand {
     pub assignments: Vec<String>,
     /// The wrapper that runs it (`sudo`, `xargs`, `sh`, `find`…).
     pub via: Option<String>,
+    /// More arguments are appended at run time (`xargs CMD`, `find -exec CMD {} +`).
+    pub appended_unknown: bool,
     pub decision: Decision,
     /// Files the program itself would write or read because of its arguments (`sed
     /// 'w out'`, `sort -o out`, `tee out`, `git log --output=out`…), for the path rules.
@@ -239,6 +241,7 @@ impl CommandPolicy {
                         .map(|(name, value)| format!("{name}={}", value.display()))
                         .collect(),
                     via: invocation.via.clone(),
+                    appended_unknown: invocation.appended_unknown,
                     decision,
                     files,
                 }
