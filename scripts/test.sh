@@ -3,7 +3,7 @@
 # suite with the locked dependency versions.
 #
 # Needs: bubblewrap (the `bwrap` sandbox backend and its escape tests), git (worktree
-# workspaces), and node/npm for the npm MCP server (`npm ci`). Installed when missing; run
+# workspaces), jq (the documented no-push hook of docs/hooks.md, run by a test), and node/npm for the npm MCP server (`npm ci`). Installed when missing; run
 # as root, or with sudo available.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v git >/dev/null 2>&1 || missing+=(git)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -249,6 +249,20 @@ impl Guard {
         }
     }
 
+    /// Every simple command the tool call's command lines would run, after unwrapping
+    /// (`sh -c`, `env`, `timeout`, `xargs`…), as the policy decomposed them: what hooks
+    /// get as `tool.commands`, so they never parse a shell string themselves.
+    pub fn commands_of(&self, actions: &[ToolAction]) -> Vec<rein_policy::DecomposedCommand> {
+        actions
+            .iter()
+            .filter_map(|action| match action {
+                ToolAction::Command(line) => Some(self.policy.check_command(line).commands),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
     /// Decide on everything a tool call would do. `Ok(None)`: it may run;
     /// `Ok(Some(message))`: it was refused, and the model is told why.
     #[allow(clippy::too_many_arguments)]
@@ -317,6 +331,7 @@ pub fn policy_config(spec: &AgentSpec, flag_limits: &Limits) -> rein_policy::Pol
     let limits = Limits::stricter(&file_limits, flag_limits);
     let rules = &spec.policy;
     let mut commands = rein_policy::CommandRulesConfig {
+        // `None` (no list) and `Some([])` (deny every command) stay apart.
         allow: rules.commands.allow.clone(),
         deny: rules.commands.deny.clone(),
         ask: rules.commands.ask.clone(),

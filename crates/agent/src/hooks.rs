@@ -414,11 +414,48 @@ fn envelope(event: HookEvent, payload: &Value, run_id: &str, step: u32) -> Value
     Value::Object(object)
 }
 
-/// A tool call as hooks see it: `arguments` parsed when they are JSON, else the raw text.
-fn tool_value(call_id: &str, name: &str, arguments: &str) -> Value {
+/// A tool call as hooks see it: `arguments` parsed when they are JSON, else the raw text;
+/// for a tool that runs command lines, `commands`: each simple command as the policy saw
+/// it (see [`commands_value`]).
+fn tool_value(call_id: &str, name: &str, arguments: &str, commands: Option<&Value>) -> Value {
     let parsed = serde_json::from_str::<Value>(arguments)
         .unwrap_or_else(|_| Value::String(arguments.to_owned()));
-    json!({"id": call_id, "name": name, "arguments": parsed})
+    let mut tool = json!({"id": call_id, "name": name, "arguments": parsed});
+    if let Some(commands) = commands {
+        tool["commands"] = commands.clone();
+    }
+    tool
+}
+
+/// The simple commands of a tool call, as hooks get them in `tool.commands`: one object per
+/// program that would run, wrappers and what they run each on their own —
+/// `{"argv": [...], "unknown": [indices of words only known at run time], "via": the
+/// wrapper that runs it or null, "assignments": ["NAME=value", ...], "appended": more
+/// arguments come at run time (`xargs git`)}`. Quotes are removed
+/// and escapes decoded: `"git" push`, `git\tpush` and `sh -c 'git push'` all give an
+/// entry with `argv` `["git", "push"]`.
+pub fn commands_value(commands: &[rein_policy::DecomposedCommand]) -> Value {
+    Value::Array(
+        commands
+            .iter()
+            .map(|command| {
+                let unknown: Vec<usize> = command
+                    .argv
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, word)| !word.known)
+                    .map(|(i, _)| i)
+                    .collect();
+                json!({
+                    "argv": command.argv.iter().map(|word| word.text.clone()).collect::<Vec<_>>(),
+                    "unknown": unknown,
+                    "via": command.via,
+                    "assignments": command.assignments,
+                    "appended": command.appended_unknown,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// `run_start`: who runs, where, and the task.
@@ -447,9 +484,15 @@ pub fn before_model_payload(model: &str, n_messages: usize, new_messages: &Value
     })
 }
 
-/// `before_tool`: the call the policy allowed, about to run.
-pub fn before_tool_payload(call_id: &str, name: &str, arguments: &str) -> Value {
-    json!({ "tool": tool_value(call_id, name, arguments) })
+/// `before_tool`: the call the policy allowed, about to run. `commands`: from
+/// [`commands_value`], for a tool that runs command lines.
+pub fn before_tool_payload(
+    call_id: &str,
+    name: &str,
+    arguments: &str,
+    commands: Option<&Value>,
+) -> Value {
+    json!({ "tool": tool_value(call_id, name, arguments, commands) })
 }
 
 /// `after_tool`: the call and its output (as the model would get it).
@@ -457,12 +500,13 @@ pub fn after_tool_payload(
     call_id: &str,
     name: &str,
     arguments: &str,
+    commands: Option<&Value>,
     output: &str,
     is_error: bool,
     outcome: &str,
 ) -> Value {
     json!({
-        "tool": tool_value(call_id, name, arguments),
+        "tool": tool_value(call_id, name, arguments, commands),
         "output": output,
         "is_error": is_error,
         "outcome": outcome,
@@ -584,7 +628,12 @@ mod tests {
     }
 
     fn tool_payload() -> Value {
-        before_tool_payload("call_1", "shell", r#"{"command": "git push origin main"}"#)
+        before_tool_payload(
+            "call_1",
+            "shell",
+            r#"{"command": "git push origin main"}"#,
+            None,
+        )
     }
 
     fn reason(decision: &Decision) -> &str {
@@ -790,7 +839,7 @@ mod tests {
             .run(
                 &[lenient],
                 HookEvent::AfterTool,
-                &after_tool_payload("c", "shell", "{}", "ok", false, "ok"),
+                &after_tool_payload("c", "shell", "{}", None, "ok", false, "ok"),
                 Some("shell"),
             )
             .await;
@@ -952,7 +1001,7 @@ esac"#,
             spec(HookEvent::AfterTool, &redact),
             spec(HookEvent::AfterTool, &check),
         ];
-        let payload = after_tool_payload("c1", "shell", "{}", "token=abc123\n", false, "ok");
+        let payload = after_tool_payload("c1", "shell", "{}", None, "token=abc123\n", false, "ok");
         let verdict = s
             .run(&specs, HookEvent::AfterTool, &payload, Some("shell"))
             .await;
@@ -981,6 +1030,7 @@ esac"#,
             "call_9",
             "shell",
             r#"{"command": "echo sk-secret-value-123"}"#,
+            None,
         );
         s.run(
             &[spec(HookEvent::BeforeTool, &hook)],

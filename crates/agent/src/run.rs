@@ -865,9 +865,23 @@ impl Run<'_> {
         let (deadline, _) = self.action_deadline();
         let mut context = self.context.clone();
         context.timeout = deadline;
+        let mut commands: Option<serde_json::Value> = None;
         let outcome = match self.toolbox.prepare(&call.name, &call.arguments) {
             Err(outcome) => Ok(outcome),
             Ok(prepared) => {
+                // The simple commands of a command tool, for hooks (only when one asks).
+                let wants_hooks = self.hooks.wants(HookEvent::BeforeTool, Some(&call.name))
+                    || self.hooks.wants(HookEvent::AfterTool, Some(&call.name));
+                if wants_hooks
+                    && prepared
+                        .actions
+                        .iter()
+                        .any(|action| matches!(action, rein_tools::ToolAction::Command(_)))
+                {
+                    commands = Some(crate::hooks::commands_value(
+                        &self.guard.commands_of(&prepared.actions),
+                    ));
+                }
                 let refusal = self
                     .guard
                     .check_tool_actions(
@@ -890,7 +904,14 @@ impl Run<'_> {
                             self.steps,
                             HookEvent::BeforeTool,
                             Some(&call.name),
-                            || before_tool_payload(&call.id, &call.name, &call.arguments),
+                            || {
+                                before_tool_payload(
+                                    &call.id,
+                                    &call.name,
+                                    &call.arguments,
+                                    commands.as_ref(),
+                                )
+                            },
                         )
                         .await?
                     }
@@ -936,6 +957,7 @@ impl Run<'_> {
                 &call.id,
                 &call.name,
                 &call.arguments,
+                commands.as_ref(),
                 &content,
                 is_error,
                 &outcome_name,

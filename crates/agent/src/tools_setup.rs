@@ -42,6 +42,10 @@ pub(crate) async fn load_tools(
             network: Some(network),
         };
         for server in &spec.tools.mcp {
+            if server.allow_tools.as_ref().is_some_and(Vec::is_empty) {
+                // `allow_tools = []` exposes no tool: the server is not started at all.
+                continue;
+            }
             match rein_tools::mcp::connect(server, &context).await {
                 Ok(source) => {
                     tools.extend(source.tools());
@@ -148,8 +152,12 @@ fn policy_lines(spec: &AgentSpec, name: &str, source: &str) -> Vec<String> {
     let commands = &spec.policy.commands;
     match (name, source) {
         ("shell", "builtin") | (_, "command") => lines.push(format!(
-            "commands: allow {:?}, deny {:?}, ask {:?}, dangerous options denied{}",
-            commands.allow,
+            "commands: allow {}, deny {:?}, ask {:?}, dangerous options denied{}",
+            match &commands.allow {
+                None => "(no list: anything not denied)".to_owned(),
+                Some(allow) if allow.is_empty() => "[] (empty: every command is denied)".to_owned(),
+                Some(allow) => format!("{allow:?}"),
+            },
             commands.deny,
             commands.ask,
             if commands.deny_options.is_some() { " (file's list)" } else { " (defaults)" }

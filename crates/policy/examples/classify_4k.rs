@@ -9,10 +9,12 @@ use rein_policy::{CommandRulesConfig, Policy, PolicyConfig};
 fn main() -> Result<(), rein_policy::PolicyError> {
     let policy = Policy::new(&PolicyConfig {
         commands: CommandRulesConfig {
-            allow: ["git status", "ls", "grep", "echo", "cargo test"]
-                .iter()
-                .map(|rule| rule.to_string())
-                .collect(),
+            allow: Some(
+                ["git status", "ls", "grep", "echo", "cargo test"]
+                    .iter()
+                    .map(|rule| rule.to_string())
+                    .collect(),
+            ),
             deny: vec!["git push".to_string(), "rm -rf *".to_string()],
             ..CommandRulesConfig::default()
         },

@@ -209,10 +209,15 @@ impl PathPolicy {
         if let Some(list) = list
             && list.first_match(&normalized).is_none()
         {
-            return Decision::deny(
-                format!("`{normalized}` is not in policy.paths.{action}"),
-                format!("default: not in policy.paths.{action}"),
-            );
+            let reason = if list.rules.is_empty() {
+                format!(
+                    "`{normalized}` may not be {action_done}: policy.paths.{action} is empty, so every path is denied",
+                    action_done = if write { "written" } else { "read" }
+                )
+            } else {
+                format!("`{normalized}` is not in policy.paths.{action}")
+            };
+            return Decision::deny(reason, format!("default: not in policy.paths.{action}"));
         }
         Decision::Allow
     }
@@ -221,9 +226,16 @@ impl PathPolicy {
 impl fmt::Display for PathPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "[policy.paths]")?;
-        for (name, list) in [("read", &self.read), ("write", &self.write)] {
+        for (name, doing, list) in [
+            ("read", "reading", &self.read),
+            ("write", "writing", &self.write),
+        ] {
             match list {
                 None => writeln!(f, "  {name}: anywhere in the workspace")?,
+                Some(list) if list.rules.is_empty() => writeln!(
+                    f,
+                    "  {name} list is empty: every path is denied for {doing}"
+                )?,
                 Some(list) => {
                     for (rule, _) in &list.rules {
                         writeln!(f, "  {rule}")?;

@@ -73,6 +73,11 @@ impl Policy {
             decision = decision.stricter(self.check_redirect(redirect, answer.changes_directory));
         }
         for command in &answer.commands {
+            let program = command.argv.first().map_or("", |word| word.text.as_str());
+            for file in &command.files {
+                decision =
+                    decision.stricter(self.check_file(program, file, answer.changes_directory));
+            }
             // Unknown words too, as written: `~/.ssh/id_rsa`, `$HOME/.env`.
             for word in command.argv.iter().skip(1) {
                 // `--file=.env` names `.env` too.
@@ -130,6 +135,46 @@ impl Policy {
         }
     }
 
+    /// A file a program opens because of its arguments (`sed 'w out'`, `sort -o out`).
+    fn check_file(
+        &self,
+        program: &str,
+        file: &crate::command::RedirectTarget,
+        changes_directory: bool,
+    ) -> Decision {
+        let verb = if file.kind == RedirectKind::Read {
+            "reads"
+        } else {
+            "writes"
+        };
+        if !file.known {
+            return Decision::deny(
+                format!(
+                    "`{program}` {verb} `{}`, a path only known at run time",
+                    file.path
+                ),
+                "policy.paths: command argument",
+            );
+        }
+        if changes_directory && !file.path.starts_with('/') {
+            return Decision::deny(
+                format!(
+                    "`{program}` {verb} `{}` after `cd`: the path is not relative to the workspace",
+                    file.path
+                ),
+                "policy.paths: command argument",
+            );
+        }
+        let decision = self.check_redirect(file, false);
+        match decision {
+            Decision::Deny { reason, rule } => Decision::deny(
+                format!("`{program}` {verb} `{}`: {reason}", file.path),
+                rule,
+            ),
+            other => other,
+        }
+    }
+
     pub fn check_read(&self, path: &str) -> Decision {
         self.paths.check_read(path)
     }
@@ -151,11 +196,20 @@ impl fmt::Display for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.limits)?;
         writeln!(f, "[policy.commands]")?;
-        if self.commands.allow().is_empty() {
-            writeln!(f, "  allow: anything not denied")?;
+        match self.commands.allow() {
+            None => writeln!(f, "  allow: no list: anything not denied")?,
+            Some([]) if self.commands.ask().is_empty() => writeln!(
+                f,
+                "  commands: allow list is empty: every command is denied"
+            )?,
+            Some([]) => writeln!(
+                f,
+                "  commands: allow list is empty: every command is denied, except what `ask` asks a human about"
+            )?,
+            Some(_) => {}
         }
         for (section, list) in [
-            ("allow", self.commands.allow()),
+            ("allow", self.commands.allow().unwrap_or_default()),
             ("deny", self.commands.deny()),
             ("ask", self.commands.ask()),
         ] {
@@ -172,7 +226,14 @@ impl fmt::Display for Policy {
             .iter()
             .map(|name| name.source())
             .collect();
-        writeln!(f, "  allow_env = {}", env.join(" "))?;
+        if env.is_empty() {
+            writeln!(
+                f,
+                "  allow_env list is empty: every environment assignment is denied"
+            )?;
+        } else {
+            writeln!(f, "  allow_env = {}", env.join(" "))?;
+        }
         write!(f, "{}", self.paths)?;
         write!(f, "{}", self.network)
     }

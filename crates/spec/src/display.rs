@@ -300,7 +300,17 @@ impl AgentSpec {
 
         let p = &self.policy;
         w.header("policy.commands");
-        w.line("allow", w.strings(&p.commands.allow));
+        match &p.commands.allow {
+            None => w
+                .out
+                .push_str("# allow: no list: every command not denied is allowed\n"),
+            Some(allow) if allow.is_empty() => {
+                w.line("allow", "[]");
+                w.out
+                    .push_str("# commands: allow list is empty: every command is denied\n");
+            }
+            Some(allow) => w.line("allow", w.strings(allow)),
+        }
         w.line("deny", w.strings(&p.commands.deny));
         w.line("ask", w.strings(&p.commands.ask));
         match &p.commands.deny_options {
@@ -420,7 +430,16 @@ impl AgentSpec {
                     w.line("headers", w.table(headers));
                 }
             }
-            w.line("allow_tools", w.strings(&server.allow_tools));
+            match &server.allow_tools {
+                None => w.out.push_str("# allow_tools: no list: every tool\n"),
+                Some(allow) if allow.is_empty() => {
+                    w.line("allow_tools", "[]");
+                    w.out.push_str(
+                        "# allow_tools is empty: the server exposes no tool (it is not started)\n",
+                    );
+                }
+                Some(allow) => w.line("allow_tools", w.strings(allow)),
+            }
             w.line("deny_tools", w.strings(&server.deny_tools));
             w.line("timeout", duration(server.timeout));
             let on_failure = match server.on_failure {

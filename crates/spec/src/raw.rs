@@ -569,7 +569,7 @@ fn read_policy(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawPolicy>, SpecErr
             let span = c.span();
             let c = c
                 .into_inner()
-                .known(&["allow", "deny", "ask", "deny_options"])?;
+                .known(&["allow", "deny", "ask", "deny_options", "allow_env"])?;
             Some(Spanned::new(
                 span,
                 RawCommandRules {

@@ -974,9 +974,7 @@ impl Resolver<'_> {
         let p = raw.map(Spanned::into_inner).unwrap_or_default();
         let c = p.commands.map(Spanned::into_inner).unwrap_or_default();
         let commands = CommandRulesSpec {
-            allow: self
-                .strings("policy.commands.allow", c.allow.as_ref())?
-                .unwrap_or_default(),
+            allow: self.strings("policy.commands.allow", c.allow.as_ref())?,
             deny: self
                 .strings("policy.commands.deny", c.deny.as_ref())?
                 .unwrap_or_default(),
@@ -1670,13 +1668,11 @@ impl Resolver<'_> {
                     return Err(self.invalid(&key("command"), span, "give exactly one of `command` (stdio) or `url` (streamable HTTP)".to_owned(), Some("e.g. `command = [\"npx\", \"@modelcontextprotocol/server-filesystem\", \".\"]`")));
                 }
             };
-            let mut list = |k: &str,
-                            raw: Option<&Spanned<Vec<RawString>>>|
-             -> Result<Vec<String>, SpecError> {
-                Ok(self.strings(&key(k), raw)?.unwrap_or_default())
-            };
-            let allow_tools = list("allow_tools", server.allow_tools.as_ref())?;
-            let deny_tools = list("deny_tools", server.deny_tools.as_ref())?;
+            // No `allow_tools`: every tool; an empty list: none.
+            let allow_tools = self.strings(&key("allow_tools"), server.allow_tools.as_ref())?;
+            let deny_tools = self
+                .strings(&key("deny_tools"), server.deny_tools.as_ref())?
+                .unwrap_or_default();
             let on_failure = match server.on_failure.as_ref() {
                 None => McpOnFailure::Stop,
                 Some(v) => match self.expand(&key("on_failure"), v)?.as_str() {

@@ -243,8 +243,9 @@ pub struct PolicySpec {
 /// `[policy.commands]`: argv-prefix patterns such as `"cargo test"`, `"rm -rf *"`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CommandRulesSpec {
-    /// With a non-empty allow list, whatever is not allowed is denied.
-    pub allow: Vec<String>,
+    /// `None` (no `allow` key): every command not denied is allowed. `Some`: whatever no
+    /// pattern allows is denied — an empty list denies every command.
+    pub allow: Option<Vec<String>>,
     pub deny: Vec<String>,
     pub ask: Vec<String>,
     /// Dangerous options of allowed programs, e.g. `"git -c"`; `None` keeps the defaults.
@@ -392,8 +393,9 @@ pub struct McpServerSpec {
     /// Also the prefix of its tools: `NAME__tool`.
     pub name: String,
     pub transport: McpTransport,
-    /// Only these tools (names as the server gives them); empty = all.
-    pub allow_tools: Vec<String>,
+    /// Only these tools (names as the server gives them); `None` (no `allow_tools` key) =
+    /// all, an empty list = none.
+    pub allow_tools: Option<Vec<String>>,
     pub deny_tools: Vec<String>,
     /// Time limit of starting the server and of each call.
     #[serde(with = "duration_str")]

@@ -449,3 +449,164 @@ fn the_upper_bound_estimate_is_a_hard_line() {
     assert_eq!(out.code, 13, "{out:?}");
     assert!(strict.requests().is_empty(), "refused before it was sent");
 }
+
+/// `allow = []` is an allow list with nothing in it: every command is denied (it used to
+/// allow every command, as if there were no list). The file tools still work.
+#[test]
+fn an_empty_command_allow_list_denies_every_command() {
+    let script = json!({"turns": [
+        shell_turn("rm notes.txt"),
+        {"expect": {"last_message_contains": "denied by policy"}, "tool_calls": [
+            {"name": "shell", "arguments": {"command": "echo pwned > notes.txt"}}]},
+        {"expect": {"last_message_contains": "denied by policy"}, "tool_calls": [
+            {"name": "shell", "arguments": {"command": "true"}}]},
+        {"expect": {"last_message_contains": "denied by policy"}, "tool_calls": [
+            {"name": "read_file", "arguments": {"path": "notes.txt"}}]},
+        {"expect": {"last_message_contains": "TODO: write notes"}, "text": "done"}
+    ]});
+    let extra = format!("{SHELL}\n[policy.commands]\nallow = []\n");
+    let fixture = Fixture::new("openai", true, script, &extra);
+    let original = std::fs::read(fixture.path().join("project/notes.txt")).unwrap();
+
+    let check = output(fixture.command(&["check", "agent.toml"]).output().unwrap());
+    assert_eq!(check.code, 0, "{check:?}");
+    assert!(
+        check
+            .stdout
+            .contains("# commands: allow list is empty: every command is denied"),
+        "{check:?}"
+    );
+
+    let out = fixture.run(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let events = fixture.events();
+    let outcomes: Vec<&str> = of_kind(&events, "tool_result")
+        .iter()
+        .map(|r| r["data"]["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["denied", "denied", "denied", "ok"]);
+    let rules: Vec<&str> = of_kind(&events, "policy_decision")
+        .iter()
+        .filter(|d| d["data"]["decision"] == "deny")
+        .map(|d| d["data"]["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["default: not in allow list"; 3], "{rules:?}");
+    // Nothing ran: no change in the workspace, the project file byte-identical.
+    assert!(!fixture.run_dir().join("changes.diff").exists());
+    assert_eq!(
+        std::fs::read(fixture.path().join("project/notes.txt")).unwrap(),
+        original
+    );
+}
+
+/// `allow = ["sed -n", …]` does not cover sed's code-running and file-writing forms: the
+/// `e` command and flag run nothing, `w`/`W` write nothing the path rules refuse (the hook
+/// stays byte-identical), and `sed -n 1p f` still works.
+#[test]
+fn an_allowed_sed_prefix_does_not_cover_its_e_and_w_forms() {
+    const HOOK: &str = "#!/bin/sh\necho original-hook\n";
+    let attempts = [
+        "sed -n '1e touch pwned' f",
+        "sed -n 's/touch/touch/e' f",
+        "sed -n '1w .git/hooks/pre-commit' f",
+        "sed -n '1W x' f",
+        "sed -n -e p -e '1e touch pwned' f",
+        "sed -n -f script.sed f",
+    ];
+    let mut turns: Vec<serde_json::Value> = Vec::new();
+    for (i, command) in attempts.iter().enumerate() {
+        let mut turn = shell_turn(command);
+        if i > 0 {
+            turn["expect"] = json!({"last_message_contains": "denied by policy"});
+        }
+        turns.push(turn);
+    }
+    turns.push(json!({"expect": {"last_message_contains": "denied by policy"}, "tool_calls": [
+        {"name": "shell", "arguments": {"command": "sed -n 1p f; sed -n p .git/hooks/pre-commit; test -e pwned || echo no-pwned; test -e x || echo no-x"}}]}));
+    turns.push(json!({"expect": {"last_message_contains": "no-pwned"}, "text": "done"}));
+    let extra = format!(
+        "{SHELL}\n[policy.commands]\nallow = [\"sed -n\", \"test\", \"echo\"]\n\n[policy.paths]\nwrite = [\"src/**\"]\n"
+    );
+    let fixture = Fixture::new("openai", true, json!({"turns": turns}), &extra);
+    let project = fixture.path().join("project");
+    std::fs::write(project.join("f"), "touch pwned\nline two\n").unwrap();
+    std::fs::write(project.join("script.sed"), "1e touch pwned\n").unwrap();
+    std::fs::create_dir_all(project.join(".git/hooks")).unwrap();
+    std::fs::write(project.join(".git/hooks/pre-commit"), HOOK).unwrap();
+
+    let out = fixture.run(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let events = fixture.events();
+    let results = of_kind(&events, "tool_result");
+    let outcomes: Vec<&str> = results
+        .iter()
+        .map(|r| r["data"]["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "denied", "denied", "denied", "denied", "denied", "denied", "ok"
+        ]
+    );
+    let rules: Vec<&str> = of_kind(&events, "policy_decision")
+        .iter()
+        .filter(|d| d["data"]["decision"] == "deny")
+        .map(|d| d["data"]["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "builtin.commands.sed",
+            "builtin.commands.sed",
+            "builtin.paths.deny_write[2] \".git/hooks\"",
+            "default: not in policy.paths.write",
+            "builtin.commands.sed",
+            "builtin.commands.sed",
+        ]
+    );
+    // The allowed neighbour ran, in the same workspace: the hook is byte-identical and
+    // nothing was created.
+    let last = results[6]["data"]["output"].as_str().unwrap();
+    assert_eq!(
+        last,
+        format!("exit code: 0\n--- stdout ---\ntouch pwned\n{HOOK}no-pwned\nno-x\n"),
+        "{last:?}"
+    );
+    assert!(!fixture.run_dir().join("changes.diff").exists());
+}
+
+/// `[policy.commands] allow_env`, as docs/policy.md documents it: the names a command line
+/// may set (`NAME=value cmd`, `env NAME=value cmd`, `export NAME=value`), replacing the
+/// default list. It used to be refused as an unknown key.
+#[test]
+fn allow_env_names_the_variables_a_command_line_may_set() {
+    let script = json!({"turns": [
+        shell_turn("MY_FLAG=on env | grep MY_FLAG"),
+        {"expect": {"last_message_contains": "MY_FLAG=on"}, "tool_calls": [
+            {"name": "shell", "arguments": {"command": "LANG=C echo default-list-replaced"}}]},
+        {"expect": {"last_message_contains": "denied by policy"}, "tool_calls": [
+            {"name": "shell", "arguments": {"command": "env PATH=. echo x"}}]},
+        {"expect": {"last_message_contains": "denied by policy"}, "tool_calls": [
+            {"name": "shell", "arguments": {"command": "export GIT_PAGER=sh; echo x"}}]},
+        {"expect": {"last_message_contains": "denied by policy"}, "text": "done"}
+    ]});
+    let extra = format!("{SHELL}\n[policy.commands]\nallow_env = [\"MY_*\"]\n");
+    let fixture = Fixture::new("openai", true, script, &extra);
+    let check = output(fixture.command(&["check", "agent.toml"]).output().unwrap());
+    assert_eq!(check.code, 0, "{check:?}");
+    assert!(check.stdout.contains("allow_env = [\"MY_*\"]"), "{check:?}");
+    let out = fixture.run(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let events = fixture.events();
+    let outcomes: Vec<&str> = of_kind(&events, "tool_result")
+        .iter()
+        .map(|r| r["data"]["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["ok", "denied", "denied", "denied"]);
+    let rules: Vec<&str> = of_kind(&events, "policy_decision")
+        .iter()
+        .filter(|d| d["data"]["decision"] == "deny")
+        .map(|d| d["data"]["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["policy.commands.allow_env"; 3]);
+}

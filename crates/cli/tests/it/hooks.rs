@@ -131,3 +131,119 @@ fn a_before_model_hook_receives_the_new_messages() {
         "{seen}"
     );
 }
+
+/// The `no-push` hook of docs/hooks.md, taken from the docs as it is written there, on
+/// the parsed commands rein gives hooks (`tool.commands`): every spelling of `git push`
+/// is denied by the hook, `git status` runs. A first hook records what hooks receive.
+#[test]
+fn the_documented_no_push_hook_denies_every_spelling_of_git_push() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/hooks.md"))
+        .unwrap();
+    let after = docs
+        .split("`hooks/no-push.sh` (executable")
+        .nth(1)
+        .expect("docs/hooks.md has the no-push example");
+    let script = after
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("the example is a ```sh block");
+
+    let pushes = [
+        "git push",
+        "git -C . push origin main",
+        "git --no-pager push",
+        "\"git\" push",
+        "git\tpush",
+        "git \\\npush",
+        "sh -c 'git push'",
+        "timeout 60 sh -c \"LANG=C git -C . push\"",
+        "/usr/bin/git --no-pager -C . push",
+    ];
+    let mut turns: Vec<serde_json::Value> = pushes
+        .iter()
+        .enumerate()
+        .map(|(i, command)| {
+            let mut turn =
+                json!({"tool_calls": [{"name": "shell", "arguments": {"command": command}}]});
+            if i > 0 {
+                turn["expect"] = json!({"last_message_contains": "agents do not push"});
+            }
+            turn
+        })
+        .collect();
+    turns.push(
+        json!({"expect": {"last_message_contains": "agents do not push"}, "tool_calls": [
+        {"name": "shell", "arguments": {"command": "git status; echo status-ran"}}]}),
+    );
+    turns.push(json!({"expect": {"last_message_contains": "status-ran"}, "text": "done"}));
+    let extra = r#"
+[tools]
+builtin = ["shell"]
+
+[loop]
+max_steps = 20
+
+[[hooks]]
+event = "before_tool"
+match = "shell"
+command = ["sh", "-c", "cat >> payloads.jsonl; echo >> payloads.jsonl; echo '{\"decision\": \"allow\"}'"]
+run_in = "host"
+
+[[hooks]]
+event = "before_tool"
+match = "shell"
+command = ["./hooks/no-push.sh"]
+run_in = "host"
+timeout = "5s"
+"#;
+    let fixture = Fixture::new("openai", true, json!({"turns": turns}), extra);
+    std::fs::create_dir(fixture.path().join("hooks")).unwrap();
+    write_hook(&fixture, "hooks/no-push.sh", &format!("{script}\n"));
+    let out = fixture.run(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let events = fixture.events();
+    let outcomes: Vec<&str> = of_kind(&events, "tool_result")
+        .iter()
+        .map(|r| r["data"]["outcome"].as_str().unwrap())
+        .collect();
+    let mut expected = vec!["denied"; pushes.len()];
+    expected.push("ok");
+    assert_eq!(outcomes, expected);
+    // Each push is refused by the no-push hook (the policy allowed them all).
+    let decisions: Vec<(String, String)> = of_kind(&events, "hook_call")
+        .iter()
+        .filter(|call| call["data"]["index"] == 1)
+        .map(|call| {
+            (
+                call["data"]["decision"].as_str().unwrap().to_owned(),
+                call["data"]["error"].to_string(),
+            )
+        })
+        .collect();
+    let mut expected: Vec<(String, String)> =
+        vec![("deny".to_owned(), "null".to_owned()); pushes.len()];
+    expected.push(("allow".to_owned(), "null".to_owned()));
+    assert_eq!(decisions, expected);
+
+    // What hooks received for the `timeout … sh -c …` line: the documented shape.
+    let payloads = std::fs::read_to_string(fixture.path().join("payloads.jsonl")).unwrap();
+    let timeout_line: serde_json::Value = payloads
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|payload| {
+            payload["tool"]["arguments"]["command"]
+                .as_str()
+                .is_some_and(|command| command.starts_with("timeout"))
+        })
+        .unwrap();
+    assert_eq!(
+        timeout_line["tool"]["commands"],
+        json!([
+            {"argv": ["timeout", "60", "sh", "-c", "LANG=C git -C . push"], "unknown": [], "via": null, "assignments": [], "appended": false},
+            {"argv": ["sh", "-c", "LANG=C git -C . push"], "unknown": [], "via": "timeout", "assignments": [], "appended": false},
+            {"argv": ["git", "-C", ".", "push"], "unknown": [], "via": "sh", "assignments": ["LANG=C"], "appended": false}
+        ])
+    );
+}

@@ -57,6 +57,53 @@ fn a_run_uses_the_tools_of_a_real_npm_mcp_server() {
     assert_eq!(names, ["shell", "fs__read_text_file", "fs__list_directory"]);
 }
 
+/// `allow_tools = []` exposes no tool of the server (it used to expose all of them); the
+/// server is not even started. The builtin tools still work.
+#[test]
+fn an_empty_allow_tools_list_exposes_no_tool() {
+    let script = json!({"turns": [
+        {"tool_calls": [{"name": "fs__write_file", "arguments": {"path": "notes.txt", "content": "pwned"}}]},
+        {"expect": {"last_message_contains": "unknown tool"},
+         "tool_calls": [{"name": "shell", "arguments": {"command": "cat notes.txt"}}]},
+        {"expect": {"last_message_contains": "TODO: write notes"}, "text": "done"}
+    ]});
+    // A program that does not exist: with `on_failure = "stop"` (the default) the run would
+    // stop if rein tried to start it.
+    let extra = "[loop]\nmax_steps = 10\n\n[tools]\nbuiltin = [\"shell\"]\n\n[[tools.mcp]]\nname = \"fs\"\ncommand = [\"/nonexistent/mcp-server-filesystem\", \".\"]\nallow_tools = []\n";
+    let fixture = Fixture::new("openai", true, script, extra);
+    let original = std::fs::read(fixture.path().join("project/notes.txt")).unwrap();
+
+    let check = output(fixture.command(&["check", "agent.toml"]).output().unwrap());
+    assert!(
+        check
+            .stdout
+            .contains("# allow_tools is empty: the server exposes no tool"),
+        "{check:?}"
+    );
+
+    let out = fixture.run(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let events = fixture.events();
+    let outcomes: Vec<&str> = of_kind(&events, "tool_result")
+        .iter()
+        .map(|r| r["data"]["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["unknown_tool", "ok"]);
+    let tools = fixture.requests()[0].body["tools"].clone();
+    let names: Vec<&str> = tools
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["shell"]);
+    assert!(!fixture.run_dir().join("changes.diff").exists());
+    assert_eq!(
+        std::fs::read(fixture.path().join("project/notes.txt")).unwrap(),
+        original
+    );
+}
+
 fn crash_fixture(on_failure: &str) -> Fixture {
     let script = json!({"turns": [
         {"tool_calls": [{"name": "faulty__crash", "arguments": {}}]},

@@ -5,7 +5,10 @@
 //!
 //! 1. assignments (`FOO=1 cmd`, `env FOO=1 cmd`, `export FOO=1`) only to `allow_env` names;
 //! 2. `deny` patterns (loose match; uncertain counts) → deny;
-//! 3. `deny_options` rules (uncertain counts) → deny;
+//! 3. `deny_options` rules (uncertain counts) → deny; then, built in, a known program's
+//!    code-running forms (`sed 'e …'`, `awk` `system()`, `tar --to-command`, `git -c`…)
+//!    → deny; the files it writes or reads by its arguments are reported for the path
+//!    rules (`programs`);
 //! 4. `ask` patterns (loose match; uncertain counts) → ask;
 //! 5. with an `allow` list, an invocation no allow pattern matches for certain → deny.
 //!
@@ -15,6 +18,7 @@
 pub mod analyze;
 pub mod parse;
 pub mod pattern;
+mod programs;
 
 use std::collections::HashMap;
 
@@ -29,14 +33,19 @@ pub use pattern::{default_allow_env, default_deny_options};
 /// The rule name of every refusal of the parser.
 pub const PARSER_RULE: &str = "parser: cannot be proven safe";
 
+/// The rule name (followed by `.PROGRAM`) when a program's arguments run code rein cannot
+/// check or cannot be read (`sed 'e …'`, `awk -f`, `tar --to-command`…). Always on.
+pub const BUILTIN_RULE: &str = "builtin.commands";
+
 /// The rule name when an allow list exists and nothing in it matched.
 pub const NOT_ALLOWED_RULE: &str = "default: not in allow list";
 
 /// `[policy.commands]` as the user wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandRulesConfig {
-    /// Empty: every command not denied is allowed.
-    pub allow: Vec<String>,
+    /// `None`: every command not denied is allowed. `Some` (even empty): whatever no
+    /// pattern allows is denied, so an empty list denies every command.
+    pub allow: Option<Vec<String>>,
     pub deny: Vec<String>,
     pub ask: Vec<String>,
     /// Defaults to [`default_deny_options`].
@@ -48,7 +57,7 @@ pub struct CommandRulesConfig {
 impl Default for CommandRulesConfig {
     fn default() -> CommandRulesConfig {
         CommandRulesConfig {
-            allow: Vec::new(),
+            allow: None,
             deny: Vec::new(),
             ask: Vec::new(),
             deny_options: default_deny_options(),
@@ -60,7 +69,8 @@ impl Default for CommandRulesConfig {
 /// Compiled command rules.
 #[derive(Debug, Clone)]
 pub struct CommandPolicy {
-    allow: Vec<CommandPattern>,
+    /// `None`: no allow list.
+    allow: Option<Vec<CommandPattern>>,
     deny: Vec<CommandPattern>,
     ask: Vec<CommandPattern>,
     deny_options: Vec<OptionRule>,
@@ -80,7 +90,12 @@ pub struct DecomposedCommand {
     pub assignments: Vec<String>,
     /// The wrapper that runs it (`sudo`, `xargs`, `sh`, `find`…).
     pub via: Option<String>,
+    /// More arguments are appended at run time (`xargs CMD`, `find -exec CMD {} +`).
+    pub appended_unknown: bool,
     pub decision: Decision,
+    /// Files the program itself would write or read because of its arguments (`sed
+    /// 'w out'`, `sort -o out`, `tee out`, `git log --output=out`…), for the path rules.
+    pub files: Vec<RedirectTarget>,
 }
 
 /// A redirection's target, for path rules.
@@ -154,7 +169,11 @@ impl CommandPolicy {
             }
         }
         Ok(CommandPolicy {
-            allow: patterns("allow", &config.allow)?,
+            allow: config
+                .allow
+                .as_deref()
+                .map(|list| patterns("allow", list))
+                .transpose()?,
             deny: patterns("deny", &config.deny)?,
             ask: patterns("ask", &config.ask)?,
             deny_options,
@@ -171,8 +190,10 @@ impl CommandPolicy {
         })
     }
 
-    pub fn allow(&self) -> &[CommandPattern] {
-        &self.allow
+    /// The allow list; `None` when there is none (every command not denied is allowed).
+    /// An empty list denies every command.
+    pub fn allow(&self) -> Option<&[CommandPattern]> {
+        self.allow.as_deref()
     }
 
     pub fn deny(&self) -> &[CommandPattern] {
@@ -210,15 +231,20 @@ impl CommandPolicy {
         let commands: Vec<DecomposedCommand> = analysis
             .invocations
             .iter()
-            .map(|invocation| DecomposedCommand {
-                argv: invocation.argv.clone(),
-                assignments: invocation
-                    .assignments
-                    .iter()
-                    .map(|(name, value)| format!("{name}={}", value.display()))
-                    .collect(),
-                via: invocation.via.clone(),
-                decision: self.check_invocation(invocation),
+            .map(|invocation| {
+                let (decision, files) = self.check_invocation(invocation);
+                DecomposedCommand {
+                    argv: invocation.argv.clone(),
+                    assignments: invocation
+                        .assignments
+                        .iter()
+                        .map(|(name, value)| format!("{name}={}", value.display()))
+                        .collect(),
+                    via: invocation.via.clone(),
+                    appended_unknown: invocation.appended_unknown,
+                    decision,
+                    files,
+                }
             })
             .collect();
         let mut decision = if commands.is_empty() {
@@ -252,7 +278,18 @@ impl CommandPolicy {
         }
     }
 
-    fn check_invocation(&self, invocation: &Invocation) -> Decision {
+    /// The decision about one invocation, and the files it would open by its arguments.
+    fn check_invocation(&self, invocation: &Invocation) -> (Decision, Vec<RedirectTarget>) {
+        let mut files = Vec::new();
+        let decision = self.decide_invocation(invocation, &mut files);
+        (decision, files)
+    }
+
+    fn decide_invocation(
+        &self,
+        invocation: &Invocation,
+        files: &mut Vec<RedirectTarget>,
+    ) -> Decision {
         for (name, _) in &invocation.assignments {
             if !self.allow_env.iter().any(|allowed| allowed.matches(name)) {
                 return Decision::deny(
@@ -264,7 +301,14 @@ impl CommandPolicy {
             }
         }
         let argv = &invocation.argv;
+        let empty_allow_list = self.allow.as_ref().is_some_and(Vec::is_empty);
         if argv.is_empty() {
+            if empty_allow_list {
+                return Decision::deny(
+                    "policy.commands.allow is empty, so every command line is denied",
+                    NOT_ALLOWED_RULE,
+                );
+            }
             return Decision::Allow;
         }
         let shown = || render_argv(argv);
@@ -311,6 +355,17 @@ impl CommandPolicy {
                 );
             }
         }
+        // What the program does with its arguments: code it runs is refused whatever the
+        // allow list says; files it writes or reads go to the path rules.
+        match programs::effects(argv, appended) {
+            Ok(effects) => *files = effects.opens,
+            Err(reason) => {
+                return Decision::deny(
+                    format!("`{}`: {reason}", shown()),
+                    format!("{BUILTIN_RULE}.{program}"),
+                );
+            }
+        }
         for (i, pattern) in self.ask.iter().enumerate() {
             let matched = pattern.matches_loose(argv, appended);
             if matched != Match::No {
@@ -322,11 +377,23 @@ impl CommandPolicy {
         }
         // `set` with the options analysis let through only changes shell options.
         let shell_options_only = argv.len() > 1 && argv[0].known && argv[0].text == "set";
-        if self.allow.is_empty() || shell_options_only {
+        let Some(allow) = &self.allow else {
+            return Decision::Allow;
+        };
+        if allow.is_empty() {
+            return Decision::deny(
+                format!(
+                    "`{}` is not allowed: policy.commands.allow is empty, so every command is denied",
+                    shown()
+                ),
+                NOT_ALLOWED_RULE,
+            );
+        }
+        if shell_options_only {
             return Decision::Allow;
         }
         let mut uncertain = false;
-        for pattern in &self.allow {
+        for pattern in allow {
             match pattern.matches_prefix(argv, appended) {
                 Match::Yes => return Decision::Allow,
                 Match::Maybe => uncertain = true,

@@ -13,7 +13,7 @@ fn strings(list: &[&str]) -> Vec<String> {
 pub fn catalogue_policy() -> Policy {
     Policy::new(&PolicyConfig {
         commands: CommandRulesConfig {
-            allow: strings(&[
+            allow: Some(strings(&[
                 "ls",
                 "cat",
                 "grep",
@@ -36,7 +36,7 @@ pub fn catalogue_policy() -> Policy {
                 "head",
                 "wc",
                 "cd",
-            ]),
+            ])),
             deny: strings(&["git push", "rm -rf *"]),
             ask: strings(&["cargo publish"]),
             ..CommandRulesConfig::default()
@@ -563,4 +563,578 @@ fn without_an_allow_list_only_denials_apply() {
             ""
               => deny: the command line runs nothing [parser: cannot be proven safe]"#]],
     );
+}
+
+#[test]
+fn an_empty_allow_list_denies_every_command() {
+    let policy = Policy::new(&PolicyConfig {
+        commands: CommandRulesConfig {
+            allow: Some(Vec::new()),
+            ask: strings(&["cargo publish"]),
+            ..CommandRulesConfig::default()
+        },
+        ..PolicyConfig::default()
+    })
+    .unwrap();
+    check(
+        &policy,
+        &[
+            "ls",
+            "true",
+            "sh -c 'ls'",
+            "set -e",
+            "LANG=C",
+            "cargo publish",
+        ],
+        expect![[r#"
+            "ls"
+              => deny: `ls` is not allowed: policy.commands.allow is empty, so every command is denied [default: not in allow list]
+            "true"
+              => deny: `true` is not allowed: policy.commands.allow is empty, so every command is denied [default: not in allow list]
+            "sh -c 'ls'"
+              => deny: `sh -c ls` is not allowed: policy.commands.allow is empty, so every command is denied [default: not in allow list]
+            "set -e"
+              => deny: `set -e` is not allowed: policy.commands.allow is empty, so every command is denied [default: not in allow list]
+            "LANG=C"
+              => deny: policy.commands.allow is empty, so every command line is denied [default: not in allow list]
+            "cargo publish"
+              => ask: `cargo publish` needs approval [policy.commands.ask[0] "cargo publish"]"#]],
+    );
+}
+
+/// An allow list of argv prefixes (`sed -n`, `awk`, `git`…) with no dangerous-option rules
+/// at all: what is refused here is refused by the built-in reading of each program's
+/// arguments, and every file they write is put to `write = ["out/**", "src/**"]`.
+fn programs_policy() -> Policy {
+    Policy::new(&PolicyConfig {
+        commands: CommandRulesConfig {
+            allow: Some(strings(&[
+                "sed -n",
+                "sed --sandbox",
+                "awk",
+                "gawk",
+                "find",
+                "git",
+                "tar",
+                "rsync",
+                "xargs",
+                "sort",
+                "sdiff",
+                "diff3",
+                "tee",
+                "dd",
+                "echo",
+                "cd",
+            ])),
+            deny_options: Vec::new(),
+            ..CommandRulesConfig::default()
+        },
+        paths: rein_policy::PathRulesConfig {
+            write: Some(strings(&["out/**", "src/**"])),
+            ..rein_policy::PathRulesConfig::default()
+        },
+        ..PolicyConfig::default()
+    })
+    .unwrap()
+}
+
+/// Code-running and file-writing forms of the programs the parser knows, each refused.
+pub const PROGRAM_FORMS: &[&str] = &[
+    // sed: the `e` command and flag, `w`/`W`/`r`/`R`, script files, in-place edits
+    "sed -n '1e touch x' f",
+    "sed -n 's/x/id/e' f",
+    "sed -n '1w .git/hooks/pre-commit' f",
+    "sed -n '1W x' f",
+    "sed -n 's/a/b/w .git/config' f",
+    "sed -n 'r .env' f",
+    "sed -n '1R id_rsa' f",
+    "sed -n -e p -e 'e id' f",
+    "sed -n --expression='1e id' f",
+    "sed -n --expression 's|a|b|e' f",
+    "sed -n -e1p -e'$e id' f",
+    "sed -n -f script.sed f",
+    "sed -n --file=script.sed f",
+    "sed -n -i s/a/b/ .git/config",
+    "sed -n p -i x",
+    "sed -n p --in-place=.bak x",
+    "sed -n 'p;1e id' f",
+    "sed -n 'p\n1e id' f",
+    "sed -n '/x/{p;e id\n}' f",
+    "sed -n '/a\\/b/e id' f",
+    "sed -n '\\,a,e id' f",
+    "sed -n 's,a\\,b,c,e' f",
+    "sed -n 's/a/b/gpe' f",
+    "sed -n 'y/abc/xyz/;1e id' f",
+    "sed -n '1!e id' f",
+    "sed -n '1,3w x' f",
+    "sed -n '$ w x' f",
+    "sed -n '1e' f",
+    "sed -nE 's/(a)/\\1/e' f",
+    "sed -n \"$S\" f",
+    "sed -n 'p' $F",
+    "echo f | xargs sed -n '1e id'",
+    "echo f | xargs sed -n",
+    // awk: system(), pipes, redirections, getline, program files, extensions
+    "awk 'BEGIN{system(\"id\")}'",
+    "awk '{print | \"sh\"}' f",
+    "awk '{print |& \"sh\"}' f",
+    "awk '{\"date\" | getline d}' f",
+    "awk '{print > \".git/hooks/pre-commit\"}' f",
+    "awk '{print >> \"x\"}' f",
+    "awk '{print > $2}' f",
+    "awk '{printf \"%s\", $0 > \"x\"}' f",
+    "awk 'BEGIN{getline l < \".env\"}'",
+    "awk -f prog.awk f",
+    "gawk --load=x.so 'BEGIN{}'",
+    "gawk -l ./x 'BEGIN{}'",
+    "gawk 'BEGIN{f=\"system\"; @f(\"id\")}'",
+    "gawk '@load \"x\"; BEGIN{}'",
+    "gawk -e 'BEGIN{system(\"id\")}'",
+    "gawk --profile=x 'BEGIN{}'",
+    "awk \"$P\" f",
+    // find: files it writes, trees it deletes, commands it runs
+    "find . -fprint .git/hooks/pre-commit",
+    "find . -fls x",
+    "find . -fprintf x '%p'",
+    "find .git -delete",
+    "find . -exec sed -n '1e id' {} \\;",
+    // git: configuration and programs on the command line, files it writes
+    "git -c core.fsmonitor=id status",
+    "git --git-dir=evil status",
+    "git --work-tree=. status",
+    "git --exec-path=. status",
+    "git --config-env=core.pager=X status",
+    "git log --output=.git/hooks/pre-commit",
+    "git log --output .git/hooks/post-checkout",
+    "git -C .git log --output=hooks/pre-commit",
+    "git diff --output=x",
+    "git format-patch -o .git/hooks HEAD~1",
+    "git archive -o x HEAD",
+    "git bundle create x HEAD",
+    "git config core.fsmonitor id",
+    "git config --add core.pager sh",
+    "git config set core.pager sh",
+    "git config --unset user.name",
+    "git rebase --exec id main",
+    "git rebase -x id main",
+    "git bisect run id",
+    "git submodule foreach id",
+    "git filter-branch --tree-filter id",
+    "git difftool -x id",
+    "git grep -O id foo",
+    "git grep --open-files-in-pager=id foo",
+    "git clone -u id url out/r",
+    "git clone --upload-pack=id url out/r",
+    "git clone -c core.fsmonitor=id url out/r",
+    "git clone --config core.fsmonitor=id url out/r",
+    "git init --template=evil",
+    "git init .git/hooks",
+    "git fetch --upload-pack=id origin",
+    "git push --receive-pack=id origin",
+    // tar: programs it runs, archives it writes, where it extracts
+    "tar xf a.tar --to-command=sh",
+    "tar cf a.tar --use-compress-program=sh src",
+    "tar -I sh -cf out/a.tar src",
+    "tar -cf out/a.tar --checkpoint=1 --checkpoint-action=exec=sh src",
+    "tar -F sh -cf out/a.tar src",
+    "tar --info-script=sh -cf out/a.tar src",
+    "tar xf a.tar -C .git",
+    "tar -xf a.tar -C .git/hooks",
+    "tar --extract --file=a.tar --directory=.git/hooks",
+    "tar xPf a.tar",
+    "tar xf a.tar",
+    "tar -xf a.tar -C out .git/hooks/pre-commit",
+    "tar -xf a.tar .git/hooks/pre-commit",
+    "tar cf x src",
+    "tar -cf .git/hooks/pre-commit src",
+    "tar -cf out/a.tar --remove-files .git/config",
+    // rsync: remote shells and programs, where it writes
+    "rsync -e 'sh -c id' a b",
+    "rsync -ave sh a b",
+    "rsync --rsh=sh a b",
+    "rsync --rsync-path='sh -c id' a host:b",
+    "rsync -M --rsync-path=id a host:b",
+    "rsync -a src/ .git/hooks/",
+    "rsync -a src/ .git",
+    "rsync -a --log-file=x src/ out/",
+    "rsync -a --remove-source-files .git/config out/",
+    // sort, sdiff, diff3, tee, dd, --output=
+    "sort -o .git/config f",
+    "sort -o x f",
+    "sort --output=.git/hooks/pre-commit f",
+    "sort -rno x f",
+    "sort -ox f",
+    "sort --compress-program=sh f",
+    "sort -T .git f",
+    "echo f | xargs -I{} sort -o {} f",
+    "sdiff -o x a b",
+    "sdiff --output=.git/config a b",
+    "sdiff --diff-program=sh a b",
+    "diff3 --diff-program=sh a b c",
+    "echo x | tee .git/hooks/pre-commit",
+    "echo x | tee -a out/ok x",
+    "echo x | tee $F",
+    "echo x | xargs tee",
+    "dd if=f of=.git/config",
+    "dd if=.env of=out/x",
+    "dd of=$F",
+    "echo --output=.git/config",
+    "cd src && sort -o x f",
+];
+
+#[test]
+fn no_program_form_in_the_catalogue_is_allowed() {
+    let policy = programs_policy();
+    let allowed: Vec<&str> = PROGRAM_FORMS
+        .iter()
+        .copied()
+        .filter(|line| policy.check_command(line).decision == Decision::Allow)
+        .collect();
+    assert!(allowed.is_empty(), "allowed: {allowed:#?}");
+}
+
+#[test]
+fn program_forms() {
+    check(
+        &programs_policy(),
+        PROGRAM_FORMS,
+        expect![[r#"
+        "sed -n '1e touch x' f"
+          => deny: `sed -n '1e touch x' f`: the sed command `e` runs a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n 's/x/id/e' f"
+          => deny: `sed -n s/x/id/e f`: the `e` flag of the sed `s` command runs the result as a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n '1w .git/hooks/pre-commit' f"
+          => deny: `sed` writes `.git/hooks/pre-commit`: `.git/hooks/pre-commit` may not be written [builtin.paths.deny_write[2] ".git/hooks"]
+        "sed -n '1W x' f"
+          => deny: `sed` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "sed -n 's/a/b/w .git/config' f"
+          => deny: `sed` writes `.git/config`: `.git/config` may not be written [builtin.paths.deny_write[0] ".git/config"]
+        "sed -n 'r .env' f"
+          => deny: `sed` reads `.env`: `.env` may not be read or written [builtin.paths.deny[0] ".env"]
+        "sed -n '1R id_rsa' f"
+          => deny: `sed` reads `id_rsa`: `id_rsa` may not be read or written [builtin.paths.deny[4] "id_*"]
+        "sed -n -e p -e 'e id' f"
+          => deny: `sed -n -e p -e 'e id' f`: the sed command `e` runs a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n --expression='1e id' f"
+          => deny: `sed -n '--expression=1e id' f`: the sed command `e` runs a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n --expression 's|a|b|e' f"
+          => deny: `sed -n --expression 's|a|b|e' f`: the `e` flag of the sed `s` command runs the result as a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n -e1p -e'$e id' f"
+          => deny: `sed -n -e1p '-e$e id' f`: the sed command `e` runs a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n -f script.sed f"
+          => deny: `sed -n -f script.sed f`: `sed -f` reads its script from a file, which cannot be inspected [builtin.commands.sed]
+        "sed -n --file=script.sed f"
+          => deny: `sed -n --file=script.sed f`: `sed --file` reads its script from a file, which cannot be inspected [builtin.commands.sed]
+        "sed -n -i s/a/b/ .git/config"
+          => deny: `sed` writes `.git/config`: `.git/config` may not be written [builtin.paths.deny_write[0] ".git/config"]
+        "sed -n p -i x"
+          => deny: `sed` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "sed -n p --in-place=.bak x"
+          => deny: `sed` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "sed -n 'p;1e id' f"
+          => deny: `sed -n 'p;1e id' f`: the sed command `e` runs a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n 'p\n1e id' f"
+          => deny: `sed -n 'p
+        1e id' f`: the sed command `e` runs a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n '/x/{p;e id\n}' f"
+          => deny: `sed -n '/x/{p;e id
+        }' f`: the sed command `e` runs a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n '/a\\/b/e id' f"
+          => deny: `sed -n '/a\/b/e id' f`: the sed command `e` runs a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n '\\,a,e id' f"
+          => deny: `sed -n '\,a,e id' f`: the sed command `e` runs a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n 's,a\\,b,c,e' f"
+          => deny: `sed -n 's,a\,b,c,e' f`: the `e` flag of the sed `s` command runs the result as a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n 's/a/b/gpe' f"
+          => deny: `sed -n s/a/b/gpe f`: the `e` flag of the sed `s` command runs the result as a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n 'y/abc/xyz/;1e id' f"
+          => deny: `sed -n 'y/abc/xyz/;1e id' f`: the sed command `e` runs a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n '1!e id' f"
+          => deny: `sed -n '1!e id' f`: the sed command `e` runs a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n '1,3w x' f"
+          => deny: `sed` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "sed -n '$ w x' f"
+          => deny: `sed` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "sed -n '1e' f"
+          => deny: `sed -n 1e f`: the sed command `e` runs a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -nE 's/(a)/\\1/e' f"
+          => deny: `sed -nE 's/(a)/\1/e' f`: the `e` flag of the sed `s` command runs the result as a shell command, which cannot be checked [builtin.commands.sed]
+        "sed -n \"$S\" f"
+          => deny: `sed -n "$S" f`: `sed` has an argument only known at run time (`"$S"`), so its options cannot be checked [builtin.commands.sed]
+        "sed -n 'p' $F"
+          => deny: `sed -n p $F`: `sed` has an argument only known at run time (`$F`), so its options cannot be checked [builtin.commands.sed]
+        "echo f | xargs sed -n '1e id'"
+          => deny: `sed -n '1e id'`: the sed command `e` runs a shell command, which cannot be checked [builtin.commands.sed]
+        "echo f | xargs sed -n"
+          => deny: `sed -n`: `sed` gets its script only at run time [builtin.commands.sed]
+        "awk 'BEGIN{system(\"id\")}'"
+          => deny: `awk 'BEGIN{system("id")}'`: the awk program calls `system`, which runs code that cannot be checked [builtin.commands.awk]
+        "awk '{print | \"sh\"}' f"
+          => deny: `awk '{print | "sh"}' f`: the awk program uses a pipe (`|`), which runs a command that cannot be checked [builtin.commands.awk]
+        "awk '{print |& \"sh\"}' f"
+          => deny: `awk '{print |& "sh"}' f`: the awk program uses a pipe (`|&`), which runs a command that cannot be checked [builtin.commands.awk]
+        "awk '{\"date\" | getline d}' f"
+          => deny: `awk '{"date" | getline d}' f`: the awk program uses a pipe (`|`), which runs a command that cannot be checked [builtin.commands.awk]
+        "awk '{print > \".git/hooks/pre-commit\"}' f"
+          => deny: `awk` writes `.git/hooks/pre-commit`: `.git/hooks/pre-commit` may not be written [builtin.paths.deny_write[2] ".git/hooks"]
+        "awk '{print >> \"x\"}' f"
+          => deny: `awk` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "awk '{print > $2}' f"
+          => deny: `awk '{print > $2}' f`: awk writes a file whose name is not a plain string, which cannot be checked [builtin.commands.awk]
+        "awk '{printf \"%s\", $0 > \"x\"}' f"
+          => deny: `awk` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "awk 'BEGIN{getline l < \".env\"}'"
+          => deny: `awk` reads `.env`: `.env` may not be read or written [builtin.paths.deny[0] ".env"]
+        "awk -f prog.awk f"
+          => deny: `awk -f prog.awk f`: `awk -f` reads the program from a file, which cannot be inspected [builtin.commands.awk]
+        "gawk --load=x.so 'BEGIN{}'"
+          => deny: `gawk --load=x.so BEGIN{}`: `gawk --load` is not allowed: it loads code or writes files, or is not known to rein [builtin.commands.gawk]
+        "gawk -l ./x 'BEGIN{}'"
+          => deny: `gawk -l ./x BEGIN{}`: `gawk -l` is not allowed: it loads code or writes files, or is not known to rein [builtin.commands.gawk]
+        "gawk 'BEGIN{f=\"system\"; @f(\"id\")}'"
+          => deny: `gawk 'BEGIN{f="system"; @f("id")}'`: the gawk program uses `@` (an indirect call or a directive), which cannot be checked [builtin.commands.gawk]
+        "gawk '@load \"x\"; BEGIN{}'"
+          => deny: `gawk '@load "x"; BEGIN{}'`: the gawk program uses `@` (an indirect call or a directive), which cannot be checked [builtin.commands.gawk]
+        "gawk -e 'BEGIN{system(\"id\")}'"
+          => deny: `gawk -e 'BEGIN{system("id")}'`: the gawk program calls `system`, which runs code that cannot be checked [builtin.commands.gawk]
+        "gawk --profile=x 'BEGIN{}'"
+          => deny: `gawk --profile=x BEGIN{}`: `gawk --profile` is not allowed: it loads code or writes files, or is not known to rein [builtin.commands.gawk]
+        "awk \"$P\" f"
+          => deny: `awk "$P" f`: `awk` has an argument only known at run time (`"$P"`), so its options cannot be checked [builtin.commands.awk]
+        "find . -fprint .git/hooks/pre-commit"
+          => deny: `find` writes `.git/hooks/pre-commit`: `.git/hooks/pre-commit` may not be written [builtin.paths.deny_write[2] ".git/hooks"]
+        "find . -fls x"
+          => deny: `find` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "find . -fprintf x '%p'"
+          => deny: `find` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "find .git -delete"
+          => deny: `find` writes `.git/*`: `.git/*` is not in policy.paths.write [default: not in policy.paths.write]
+        "find . -exec sed -n '1e id' {} \\;"
+          => deny: `sed -n '1e id' {}`: the sed command `e` runs a shell command, which cannot be checked [builtin.commands.sed]
+        "git -c core.fsmonitor=id status"
+          => deny: `git -c core.fsmonitor=id status`: `git -c` can run commands, which cannot be checked [builtin.commands.git]
+        "git --git-dir=evil status"
+          => deny: `git --git-dir=evil status`: `git --git-dir` points git at another repository or work tree, whose configuration or hooks can run commands [builtin.commands.git]
+        "git --work-tree=. status"
+          => deny: `git --work-tree=. status`: `git --work-tree` points git at another repository or work tree, whose configuration or hooks can run commands [builtin.commands.git]
+        "git --exec-path=. status"
+          => deny: `git --exec-path=. status`: `git --exec-path` can run commands, which cannot be checked [builtin.commands.git]
+        "git --config-env=core.pager=X status"
+          => deny: `git --config-env=core.pager=X status`: `git --config-env` can run commands, which cannot be checked [builtin.commands.git]
+        "git log --output=.git/hooks/pre-commit"
+          => deny: `git` writes `.git/hooks/pre-commit`: `.git/hooks/pre-commit` may not be written [builtin.paths.deny_write[2] ".git/hooks"]
+        "git log --output .git/hooks/post-checkout"
+          => deny: `git` writes `.git/hooks/post-checkout`: `.git/hooks/post-checkout` may not be written [builtin.paths.deny_write[2] ".git/hooks"]
+        "git -C .git log --output=hooks/pre-commit"
+          => deny: `git` writes `.git/hooks/pre-commit`: `.git/hooks/pre-commit` may not be written [builtin.paths.deny_write[2] ".git/hooks"]
+        "git diff --output=x"
+          => deny: `git` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "git format-patch -o .git/hooks HEAD~1"
+          => deny: `git` writes `.git/hooks/*`: `.git/hooks/*` may not be written [builtin.paths.deny_write[2] ".git/hooks"]
+        "git archive -o x HEAD"
+          => deny: `git` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "git bundle create x HEAD"
+          => deny: `git` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "git config core.fsmonitor id"
+          => deny: `git config core.fsmonitor id`: `git config` that sets a value can make git run commands later [builtin.commands.git]
+        "git config --add core.pager sh"
+          => deny: `git config --add core.pager sh`: `git config --add` can change git's configuration, which can make git run commands later [builtin.commands.git]
+        "git config set core.pager sh"
+          => deny: `git config set core.pager sh`: `git config` that sets a value can make git run commands later [builtin.commands.git]
+        "git config --unset user.name"
+          => deny: `git config --unset user.name`: `git config --unset` can change git's configuration, which can make git run commands later [builtin.commands.git]
+        "git rebase --exec id main"
+          => deny: `git rebase --exec id main`: `git rebase --exec` can run commands, which cannot be checked [builtin.commands.git]
+        "git rebase -x id main"
+          => deny: `git rebase -x id main`: `git rebase -x` can run commands, which cannot be checked [builtin.commands.git]
+        "git bisect run id"
+          => deny: `git bisect run id`: `git bisect run` can run commands, which cannot be checked [builtin.commands.git]
+        "git submodule foreach id"
+          => deny: `git submodule foreach id`: `git submodule foreach` can run commands, which cannot be checked [builtin.commands.git]
+        "git filter-branch --tree-filter id"
+          => deny: `git filter-branch --tree-filter id`: `git filter-branch` can run commands, which cannot be checked [builtin.commands.git]
+        "git difftool -x id"
+          => deny: `git difftool -x id`: `git difftool -x` can run commands, which cannot be checked [builtin.commands.git]
+        "git grep -O id foo"
+          => deny: `git grep -O id foo`: `git grep -O` can run commands, which cannot be checked [builtin.commands.git]
+        "git grep --open-files-in-pager=id foo"
+          => deny: `git grep --open-files-in-pager=id foo`: `git grep --open-files-in-pager` can run commands, which cannot be checked [builtin.commands.git]
+        "git clone -u id url out/r"
+          => deny: `git clone -u id url out/r`: `git clone -u` can run commands, which cannot be checked [builtin.commands.git]
+        "git clone --upload-pack=id url out/r"
+          => deny: `git clone --upload-pack=id url out/r`: `git clone --upload-pack` can run commands, which cannot be checked [builtin.commands.git]
+        "git clone -c core.fsmonitor=id url out/r"
+          => deny: `git clone -c core.fsmonitor=id url out/r`: `git clone -c` can run commands, which cannot be checked [builtin.commands.git]
+        "git clone --config core.fsmonitor=id url out/r"
+          => deny: `git clone --config core.fsmonitor=id url out/r`: `git clone --config` can run commands, which cannot be checked [builtin.commands.git]
+        "git init --template=evil"
+          => deny: `git init --template=evil`: `git init --template` can run commands, which cannot be checked [builtin.commands.git]
+        "git init .git/hooks"
+          => deny: `git` writes `.git/hooks/*`: `.git/hooks/*` may not be written [builtin.paths.deny_write[2] ".git/hooks"]
+        "git fetch --upload-pack=id origin"
+          => deny: `git fetch --upload-pack=id origin`: `git fetch --upload-pack` can run commands, which cannot be checked [builtin.commands.git]
+        "git push --receive-pack=id origin"
+          => deny: `git push --receive-pack=id origin`: `git push --receive-pack` can run commands, which cannot be checked [builtin.commands.git]
+        "tar xf a.tar --to-command=sh"
+          => deny: `tar xf a.tar --to-command=sh`: `tar --to-command` runs a program, which cannot be checked [builtin.commands.tar]
+        "tar cf a.tar --use-compress-program=sh src"
+          => deny: `tar cf a.tar --use-compress-program=sh src`: `tar --use-compress-program` runs a program, which cannot be checked [builtin.commands.tar]
+        "tar -I sh -cf out/a.tar src"
+          => deny: `tar -I sh -cf out/a.tar src`: `tar -I` runs a program, which cannot be checked [builtin.commands.tar]
+        "tar -cf out/a.tar --checkpoint=1 --checkpoint-action=exec=sh src"
+          => deny: `tar -cf out/a.tar --checkpoint=1 --checkpoint-action=exec=sh src`: `tar --checkpoint-action` runs a program, which cannot be checked [builtin.commands.tar]
+        "tar -F sh -cf out/a.tar src"
+          => deny: `tar -F sh -cf out/a.tar src`: `tar -F` runs a program, which cannot be checked [builtin.commands.tar]
+        "tar --info-script=sh -cf out/a.tar src"
+          => deny: `tar --info-script=sh -cf out/a.tar src`: `tar --info-script` runs a program, which cannot be checked [builtin.commands.tar]
+        "tar xf a.tar -C .git"
+          => deny: `tar` writes `.git/*`: `.git/*` is not in policy.paths.write [default: not in policy.paths.write]
+        "tar -xf a.tar -C .git/hooks"
+          => deny: `tar` writes `.git/hooks/*`: `.git/hooks/*` may not be written [builtin.paths.deny_write[2] ".git/hooks"]
+        "tar --extract --file=a.tar --directory=.git/hooks"
+          => deny: `tar` writes `.git/hooks/*`: `.git/hooks/*` may not be written [builtin.paths.deny_write[2] ".git/hooks"]
+        "tar xPf a.tar"
+          => deny: `tar xPf a.tar`: `tar -x --absolute-names` writes wherever the archive says [builtin.commands.tar]
+        "tar xf a.tar"
+          => deny: `tar` writes `*`: `*` is not in policy.paths.write [default: not in policy.paths.write]
+        "tar -xf a.tar -C out .git/hooks/pre-commit"
+          => deny: `tar` writes `out/.git/hooks/pre-commit`: `out/.git/hooks/pre-commit` may not be written [builtin.paths.deny_write[4] "**/.git/hooks"]
+        "tar -xf a.tar .git/hooks/pre-commit"
+          => deny: `tar` writes `*`: `*` is not in policy.paths.write [default: not in policy.paths.write]
+        "tar cf x src"
+          => deny: `tar` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "tar -cf .git/hooks/pre-commit src"
+          => deny: `tar` writes `.git/hooks/pre-commit`: `.git/hooks/pre-commit` may not be written [builtin.paths.deny_write[2] ".git/hooks"]
+        "tar -cf out/a.tar --remove-files .git/config"
+          => deny: `tar` writes `.git/config`: `.git/config` may not be written [builtin.paths.deny_write[0] ".git/config"]
+        "rsync -e 'sh -c id' a b"
+          => deny: `rsync -e 'sh -c id' a b`: `rsync -e` runs a program, which cannot be checked [builtin.commands.rsync]
+        "rsync -ave sh a b"
+          => deny: `rsync -ave sh a b`: `rsync -e` runs a program, which cannot be checked [builtin.commands.rsync]
+        "rsync --rsh=sh a b"
+          => deny: `rsync --rsh=sh a b`: `rsync --rsh` runs a program, which cannot be checked [builtin.commands.rsync]
+        "rsync --rsync-path='sh -c id' a host:b"
+          => deny: `rsync '--rsync-path=sh -c id' a host:b`: `rsync --rsync-path` runs a program, which cannot be checked [builtin.commands.rsync]
+        "rsync -M --rsync-path=id a host:b"
+          => deny: `rsync -M --rsync-path=id a host:b`: `rsync -M` runs a program, which cannot be checked [builtin.commands.rsync]
+        "rsync -a src/ .git/hooks/"
+          => deny: `rsync` writes `.git/hooks/*`: `.git/hooks/*` may not be written [builtin.paths.deny_write[2] ".git/hooks"]
+        "rsync -a src/ .git"
+          => deny: `rsync` writes `.git/*`: `.git/*` is not in policy.paths.write [default: not in policy.paths.write]
+        "rsync -a --log-file=x src/ out/"
+          => deny: `rsync` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "rsync -a --remove-source-files .git/config out/"
+          => deny: `rsync` writes `.git/config`: `.git/config` may not be written [builtin.paths.deny_write[0] ".git/config"]
+        "sort -o .git/config f"
+          => deny: `sort` writes `.git/config`: `.git/config` may not be written [builtin.paths.deny_write[0] ".git/config"]
+        "sort -o x f"
+          => deny: `sort` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "sort --output=.git/hooks/pre-commit f"
+          => deny: `sort` writes `.git/hooks/pre-commit`: `.git/hooks/pre-commit` may not be written [builtin.paths.deny_write[2] ".git/hooks"]
+        "sort -rno x f"
+          => deny: `sort` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "sort -ox f"
+          => deny: `sort` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "sort --compress-program=sh f"
+          => deny: `sort --compress-program=sh f`: `sort --compress-program` runs a program, which cannot be checked [builtin.commands.sort]
+        "sort -T .git f"
+          => deny: `sort` writes `.git/*`: `.git/*` is not in policy.paths.write [default: not in policy.paths.write]
+        "echo f | xargs -I{} sort -o {} f"
+          => deny: `sort` writes `{}`, a path only known at run time [policy.paths: command argument]
+        "sdiff -o x a b"
+          => deny: `sdiff` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "sdiff --output=.git/config a b"
+          => deny: `sdiff` writes `.git/config`: `.git/config` may not be written [builtin.paths.deny_write[0] ".git/config"]
+        "sdiff --diff-program=sh a b"
+          => deny: `sdiff --diff-program=sh a b`: `sdiff --diff-program` runs a program, which cannot be checked [builtin.commands.sdiff]
+        "diff3 --diff-program=sh a b c"
+          => deny: `diff3 --diff-program=sh a b c`: `diff3 --diff-program` runs a program, which cannot be checked [builtin.commands.diff3]
+        "echo x | tee .git/hooks/pre-commit"
+          => deny: `tee` writes `.git/hooks/pre-commit`: `.git/hooks/pre-commit` may not be written [builtin.paths.deny_write[2] ".git/hooks"]
+        "echo x | tee -a out/ok x"
+          => deny: `tee` writes `x`: `x` is not in policy.paths.write [default: not in policy.paths.write]
+        "echo x | tee $F"
+          => deny: `tee $F`: `tee` has an argument only known at run time (`$F`), so the files it writes cannot be checked [builtin.commands.tee]
+        "echo x | xargs tee"
+          => deny: `tee`: `tee` gets the files it writes only at run time [builtin.commands.tee]
+        "dd if=f of=.git/config"
+          => deny: `dd` writes `.git/config`: `.git/config` may not be written [builtin.paths.deny_write[0] ".git/config"]
+        "dd if=.env of=out/x"
+          => deny: `dd` reads `.env`: `.env` may not be read or written [builtin.paths.deny[0] ".env"]
+        "dd of=$F"
+          => deny: `dd` writes `$F`, a path only known at run time [policy.paths: command argument]
+        "echo --output=.git/config"
+          => deny: `echo` writes `.git/config`: `.git/config` may not be written [builtin.paths.deny_write[0] ".git/config"]
+        "cd src && sort -o x f"
+          => deny: `sort` writes `x` after `cd`: the path is not relative to the workspace [policy.paths: command argument]"#]],
+    );
+}
+
+#[test]
+fn ordinary_program_forms_pass() {
+    let lines = [
+        "sed -n 1p f",
+        "sed -n 's/a/b/gp' f",
+        "sed -n '1w out/x' f",
+        "sed -n 'w /dev/stdout' f",
+        "sed --sandbox -n '1e id' f",
+        "sed -n 'a foo; 1e id' f",
+        "sed -n '/start/,/end/{s/x/y/;p}' f",
+        "sed -n -e 1p -e 2p f",
+        "sed -n ':a;N;$!ba;s/\\n/ /g;p' f",
+        "sed -n 's/e/E/p' f",
+        "sed -n 'y/e/E/;p' f",
+        "sed -n '0~3p' f",
+        "sed -n '/x/Ip' f",
+        "sed -n 's/a/b/w out/changed' f",
+        "echo f | xargs sed -n 1p",
+        "awk '{print $1}' f",
+        "awk '$1 > 5 {print}' f",
+        "awk '{print ($1 > 5)}' f",
+        "awk '{print > \"out/x\"}' f",
+        "awk '{print $1 > \"/dev/stderr\"}' f",
+        "awk -F: '{print $1}' f",
+        "awk -v n=3 'NR < n' f",
+        "gawk --sandbox 'BEGIN{system(\"id\")}'",
+        "awk '{print \"a|b\"}' f",
+        "awk '/a|b/ {print}' f",
+        "awk '{ x = $1 / $2 / 3; print x }' f",
+        "awk 'BEGIN{while ((getline l < \"src/a\") > 0) n++; print n}'",
+        "find src -name '*.rs'",
+        "find . -fprint out/list",
+        "find src -name x -delete",
+        "git status",
+        "git -C . status",
+        "git --no-pager log -1 --format=%H",
+        "git log --output=out/log.txt",
+        "git -C src log --output=log.txt",
+        "git config --get user.name",
+        "git config user.name",
+        "git config --list",
+        "git format-patch -o out HEAD~1",
+        "git init out/repo",
+        "git clone --depth 1 url out/repo",
+        "git commit --template=msg.txt",
+        "tar tf a.tar",
+        "tar xf a.tar -C out",
+        "tar -czf out/a.tgz src",
+        "tar -xOf a.tar",
+        "tar -xf a.tar --to-stdout",
+        "rsync -a src/ out/backup/",
+        "rsync -a src/ host:backup/",
+        "sort -o out/sorted f",
+        "sort -k2 -t, f",
+        "sdiff -o out/merged a b",
+        "echo x | tee out/log",
+        "echo x | tee /dev/stderr",
+        "dd if=f of=out/x bs=1",
+    ];
+    let policy = programs_policy();
+    let refused: Vec<String> = lines
+        .iter()
+        .map(|line| (line, policy.check_command(line).decision))
+        .filter(|(_, decision)| *decision != Decision::Allow)
+        .map(|(line, decision)| format!("{line}: {decision}"))
+        .collect();
+    assert!(refused.is_empty(), "refused: {refused:#?}");
 }

@@ -22,7 +22,7 @@ fn the_effective_policy_is_shown() {
             ..Limits::default()
         },
         commands: CommandRulesConfig {
-            allow: strings(&["git status", "cargo test"]),
+            allow: Some(strings(&["git status", "cargo test"])),
             deny: strings(&["git push"]),
             ask: strings(&["cargo publish"]),
             deny_options: strings(&["git -c", "find -exec"]),
@@ -164,4 +164,71 @@ fn reads_writes_and_hosts_go_through_the_policy() {
         host 169.254.169.254: deny: 169.254.169.254 is a cloud metadata address [default: a cloud metadata address refused]
         api.github.com -> 127.0.0.1: deny: `api.github.com` resolved to 127.0.0.1, a loopback address; list the address itself in allow_hosts to allow it [default: a loopback address refused]
         budget: Ok(0)"#]].assert_eq(&lines.join("\n"));
+}
+
+#[test]
+fn empty_allow_lists_are_shown_as_denying_everything() {
+    let shown = |config: PolicyConfig| -> Vec<String> {
+        Policy::new(&config)
+            .unwrap()
+            .to_string()
+            .lines()
+            .filter(|line| {
+                line.contains("empty") || line.contains("no list") || line.contains("none")
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let empty = shown(PolicyConfig {
+        commands: CommandRulesConfig {
+            allow: Some(Vec::new()),
+            allow_env: Vec::new(),
+            ..CommandRulesConfig::default()
+        },
+        paths: PathRulesConfig {
+            read: Some(Vec::new()),
+            write: Some(Vec::new()),
+            deny: Vec::new(),
+        },
+        network: NetworkRulesConfig {
+            allow_hosts: Vec::new(),
+        },
+        ..PolicyConfig::default()
+    });
+    let absent = shown(PolicyConfig::default());
+    expect![[r#"
+        [
+            "  commands: allow list is empty: every command is denied",
+            "  allow_env list is empty: every environment assignment is denied",
+            "  read list is empty: every path is denied for reading",
+            "  write list is empty: every path is denied for writing",
+            "  allow_hosts: none (no host may be reached)",
+        ]
+    "#]]
+    .assert_debug_eq(&empty);
+    expect![[r#"
+        [
+            "  allow: no list: anything not denied",
+            "  allow_hosts: none (no host may be reached)",
+        ]
+    "#]]
+    .assert_debug_eq(&absent);
+
+    // What `Display` says is what the policy does.
+    let policy = Policy::new(&PolicyConfig {
+        paths: PathRulesConfig {
+            read: Some(Vec::new()),
+            write: Some(Vec::new()),
+            deny: Vec::new(),
+        },
+        ..PolicyConfig::default()
+    })
+    .unwrap();
+    expect![[r#"
+        deny: `src/main.rs` may not be read: policy.paths.read is empty, so every path is denied [default: not in policy.paths.read]
+        deny: `src/main.rs` may not be written: policy.paths.write is empty, so every path is denied [default: not in policy.paths.write]"#]].assert_eq(&format!(
+        "{}\n{}",
+        policy.check_read("src/main.rs"),
+        policy.check_write("src/main.rs")
+    ));
 }

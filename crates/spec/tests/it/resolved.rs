@@ -118,7 +118,7 @@ fn full_example() {
             token_estimate = "conservative"
 
             [policy.commands]
-            allow = []
+            # allow: no list: every command not denied is allowed
             deny = []
             ask = []
             # deny_options: the defaults
@@ -201,7 +201,7 @@ fn defaults() {
             token_estimate = "conservative"
 
             [policy.commands]
-            allow = []
+            # allow: no list: every command not denied is allowed
             deny = []
             ask = []
             # deny_options: the defaults

@@ -178,3 +178,29 @@ fn ci_logs_sources() {
             hint: use "folder" or "github""#]],
     );
 }
+
+#[test]
+fn an_empty_allow_list_is_kept_apart_from_no_list() {
+    let load = |extra: &str| {
+        let text = format!("{MINIMAL}{extra}");
+        parse_agent(&text, Path::new(crate::SOURCE), &opts(&[], &[])).unwrap()
+    };
+    let empty = load(
+        "[policy.commands]\nallow = []\n\n[[tools.mcp]]\nname = \"fs\"\ncommand = [\"x\"]\nallow_tools = []\n",
+    );
+    assert_eq!(empty.policy.commands.allow, Some(Vec::new()));
+    assert_eq!(empty.tools.mcp[0].allow_tools, Some(Vec::new()));
+    let shown = empty.to_display_toml();
+    assert!(
+        shown.contains("allow = []\n# commands: allow list is empty: every command is denied"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("allow_tools = []\n# allow_tools is empty: the server exposes no tool"),
+        "{shown}"
+    );
+
+    let absent = load("[[tools.mcp]]\nname = \"fs\"\ncommand = [\"x\"]\n");
+    assert_eq!(absent.policy.commands.allow, None);
+    assert_eq!(absent.tools.mcp[0].allow_tools, None);
+}

@@ -275,6 +275,7 @@ pub async fn connect(spec: &McpServerSpec, ctx: &McpContext) -> Result<McpSource
     if let Some(missing) = spec
         .allow_tools
         .iter()
+        .flatten()
         .find(|allowed| !available.contains(allowed))
     {
         return Err(ToolError::McpUnknownTool {
@@ -319,9 +320,13 @@ pub async fn connect(spec: &McpServerSpec, ctx: &McpContext) -> Result<McpSource
     Ok(McpSource { connection, tools })
 }
 
-/// Whether `allow_tools` / `deny_tools` of `spec` keep the remote tool `name`.
+/// Whether `allow_tools` / `deny_tools` of `spec` keep the remote tool `name`. No
+/// `allow_tools` keeps every tool; an empty one keeps none.
 fn keeps_tool(spec: &McpServerSpec, name: &str) -> bool {
-    let allowed = spec.allow_tools.is_empty() || spec.allow_tools.iter().any(|tool| tool == name);
+    let allowed = spec
+        .allow_tools
+        .as_ref()
+        .is_none_or(|allow| allow.iter().any(|tool| tool == name));
     allowed && !spec.deny_tools.iter().any(|tool| tool == name)
 }
 

@@ -52,7 +52,7 @@ fn stdio_spec(name: &str, command: Vec<String>) -> McpServerSpec {
             command,
             env: BTreeMap::new(),
         },
-        allow_tools: Vec::new(),
+        allow_tools: None,
         deny_tools: Vec::new(),
         timeout: Duration::from_secs(30),
         on_failure: McpOnFailure::Continue,
@@ -150,7 +150,10 @@ async fn filesystem_server_allow_and_deny_lists_filter_its_tools() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     let mut spec = filesystem_spec(&root);
-    spec.allow_tools = vec!["read_text_file".to_owned(), "list_directory".to_owned()];
+    spec.allow_tools = Some(vec![
+        "read_text_file".to_owned(),
+        "list_directory".to_owned(),
+    ]);
     spec.deny_tools = vec!["list_directory".to_owned()];
     let source = connect(&spec, &mcp_context(&root)).await.unwrap();
     assert_eq!(names(&source), vec!["fs__read_text_file"]);
@@ -163,8 +166,14 @@ async fn filesystem_server_allow_and_deny_lists_filter_its_tools() {
     assert!(!tool_names.contains(&"fs__edit_file".to_owned()));
     assert!(tool_names.contains(&"fs__read_text_file".to_owned()));
 
+    // A declared empty allow list keeps no tool (no list keeps them all).
     let mut spec = filesystem_spec(&root);
-    spec.allow_tools = vec!["read_text_fil".to_owned()];
+    spec.allow_tools = Some(Vec::new());
+    let source = connect(&spec, &mcp_context(&root)).await.unwrap();
+    assert_eq!(names(&source), Vec::<String>::new());
+
+    let mut spec = filesystem_spec(&root);
+    spec.allow_tools = Some(vec!["read_text_fil".to_owned()]);
     let error = connect(&spec, &mcp_context(&root)).await.unwrap_err();
     assert!(matches!(error, ToolError::McpUnknownTool { .. }), "{error}");
     let message = error.to_string();
