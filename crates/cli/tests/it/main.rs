@@ -13,3 +13,4 @@ mod mcp;
 mod output;
 mod runs;
 mod tidy;
+mod trust;
