@@ -55,6 +55,8 @@ pub const ACCUMULATED_LISTS: &[&str] = &[
     "policy.commands.deny",
     "policy.commands.ask",
     "policy.paths.deny",
+    // Every rule for a host applies, so a layer can add rules but not drop one.
+    "policy.network.rule",
 ];
 
 /// Allow lists, which narrow from one layer to the next: a layer that sets one may only

@@ -327,6 +327,18 @@ fn policy(out: &mut Out, with: &AgentSpec, base: &AgentSpec) {
         &base.policy.network.allow_hosts,
         "hosts",
     );
+    if base
+        .policy
+        .network
+        .rules
+        .iter()
+        .any(|rule| !with.policy.network.rules.contains(rule))
+    {
+        out.push(
+            "policy.network.rule",
+            "drops a request rule of the other layers",
+        );
+    }
     for limit in &base.policy.rate_limits {
         let kept = with.policy.rate_limits.iter().any(|l| {
             let at_most = |w: Option<u64>, b: Option<u64>| match (w, b) {
