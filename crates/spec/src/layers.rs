@@ -1048,8 +1048,11 @@ impl ConfigStack {
             Err(err) => {
                 let err = self.map_error(err, &rendered);
                 return Err(self.untrusted_error(
-                    "",
-                    format!("is needed to load the agent ({err})"),
+                    "(the file)",
+                    format!(
+                        "holds settings the agent needs to load, and without them: {}",
+                        err.to_string().lines().next().unwrap_or_default()
+                    ),
                     0,
                 ));
             }
@@ -1285,7 +1288,12 @@ impl ConfigStack {
 /// Whether an `allow_hosts` entry admits a host a `deny_hosts` entry names. Patterns are
 /// exact names, `*.domain` (any subdomain, not the domain itself) and IP addresses.
 fn hosts_overlap(allowed: &str, denied: &str) -> bool {
-    let norm = |s: &str| s.trim().trim_end_matches('.').to_ascii_lowercase();
+    // A port (`host:8443`, `[::1]:8080`) does not matter: the lock denies the host.
+    let norm = |s: &str| {
+        crate::narrow::host_part(s)
+            .trim_end_matches('.')
+            .to_ascii_lowercase()
+    };
     let (allowed, denied) = (norm(allowed), norm(denied));
     match (allowed.strip_prefix('*'), denied.strip_prefix('*')) {
         (None, None) => match (
@@ -1852,6 +1860,10 @@ mod tests {
             ("*.good.com", "*.evil.com", false),
             ("10.0.0.5", "10.0.0.5", true),
             ("::1", "0:0:0:0:0:0:0:1", true),
+            ("api.evil.com:8443", "api.evil.com", true),
+            ("api.evil.com:*", "*.evil.com", true),
+            ("[::1]:8080", "::1", true),
+            ("api.good.com:443", "api.evil.com", false),
         ];
         for (allowed, denied, expected) in cases {
             assert_eq!(

@@ -183,6 +183,11 @@ enum Port {
     Number(u16),
 }
 
+/// The host of an `allow_hosts` entry, without its port or IPv6 brackets.
+pub(crate) fn host_part(entry: &str) -> String {
+    split_host_port(entry).0
+}
+
 /// `host`, `host:443`, `host:*`, `[::1]:8080`, `::1` (a bare IPv6 address has no port).
 fn split_host_port(entry: &str) -> (String, Port) {
     let entry = entry.trim();

@@ -1148,3 +1148,45 @@ allow_tools = ["read"]
         error: $TMP/repo/.rein/config.toml:2:10 widens `policy.commands.allow`: "cargo" is not within the list set at $TMP/etc/rein/config.toml:5:9; an allow list can only narrow from one layer to the next (system, user, project, agent file, profile, --set)
         error: $TMP/repo/agents/ci/agent.toml:13:24 widens `tools.mcp.allow_tools (server "fs")`: "write" is not within the list set at $TMP/etc/rein/config.toml:21:15; an allow list can only narrow from one layer to the next (system, user, project, agent file, profile, --set)"#]].assert_eq(&lines.join("\n"));
 }
+
+/// `[[policy.network.rule]]` accumulates across layers (every rule for a host applies, so
+/// a layer adds rules and cannot drop one); an untrusted project may add one; a port in an
+/// allow_hosts entry does not slip past a locked deny_hosts.
+#[test]
+fn network_rules_accumulate_and_locked_hosts_ignore_ports() {
+    let l = Layers::new(&format!(
+        "{AGENT}\n[policy.network]\nallow_hosts = [\"hooks.slack.com\"]\n\n[[policy.network.rule]]\nhost = \"hooks.slack.com\"\nmax_body_bytes = 100\n"
+    ));
+    l.user("[[policy.network.rule]]\nhost = \"hooks.slack.com\"\nmethods = [\"POST\"]\n")
+        .project("[[policy.network.rule]]\nhost = \"hooks.slack.com\"\npath_prefixes = [\"/services/\"]\n");
+    let layered = load_layered(&l.agent_path(), &l.opts(&[]), &l.options(None, &[])).unwrap();
+    let rules = &layered.spec.policy.network.rules;
+    assert_eq!(rules.len(), 3, "{rules:?}");
+    assert_eq!(rules[0].methods.as_deref(), Some(&["POST".to_owned()][..]));
+    assert_eq!(
+        rules[1].path_prefixes.as_deref(),
+        Some(&["/services/".to_owned()][..])
+    );
+    assert_eq!(rules[2].max_body_bytes, Some(100));
+
+    l.write(
+        "repo/agents/ci/agent.toml",
+        &format!("{AGENT}\n[[policy.network.rule]]\nhost = \"x\"\nmethod = [\"GET\"]\n"),
+    );
+    let shown = l.load(None, &[], &[]);
+    assert!(
+        shown.contains("unknown key `method` in [policy.network.rule[0]]"),
+        "{shown}"
+    );
+
+    let l = Layers::new(&format!(
+        "{AGENT}\n[policy.network]\nallow_hosts = [\"api.evil.com:8443\"]\n"
+    ));
+    l.system("[locked]\ndeny_hosts = [\"*.evil.com\"]\n");
+    let shown = l.load(None, &[], &[]);
+    assert!(
+        shown.contains("never admits \"*.evil.com\"")
+            && shown.contains("sets \"api.evil.com:8443\""),
+        "{shown}"
+    );
+}
