@@ -129,6 +129,17 @@ fn an_untrusted_project_config_cannot_redirect_the_api_key_or_run_host_hooks() {
         "{shown:?}"
     );
 
+    let doctor = rein(&fixture, &["doctor", "agent.toml"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("/.rein/config.toml: untrusted; only its settings that tighten apply")
+            && doctor
+                .stdout
+                .contains("fix: after reviewing it, `rein trust "),
+        "{doctor:?}"
+    );
+
     // Trusted, the same hostile file applies: the hook runs and the model is the other one.
     write_project(&fixture, &config);
     let out = rein(&fixture, &["trust", fixture.path().to_str().unwrap()]);
@@ -148,6 +159,11 @@ fn an_untrusted_project_config_cannot_redirect_the_api_key_or_run_host_hooks() {
     assert!(
         shown.stdout.contains("/.rein/config.toml: trusted"),
         "{shown:?}"
+    );
+    let doctor = rein(&fixture, &["doctor", "agent.toml"]);
+    assert!(
+        doctor.stdout.contains("/.rein/config.toml: trusted"),
+        "{doctor:?}"
     );
     let listed = rein(&fixture, &["trust", "--list"]);
     assert!(
