@@ -351,9 +351,28 @@ pub fn policy_config(spec: &AgentSpec, flag_limits: &Limits) -> rein_policy::Pol
             write: rules.paths.write.clone(),
             deny: rules.paths.deny.clone(),
         },
-        network: rein_policy::NetworkRulesConfig {
-            allow_hosts: rules.network.allow_hosts.clone(),
-        },
+        network: network_rules(&rules.network),
+    }
+}
+
+/// `[policy.network]` of the spec as the policy's config.
+pub(crate) fn network_rules(
+    spec: &rein_spec::spec::NetworkRulesSpec,
+) -> rein_policy::NetworkRulesConfig {
+    rein_policy::NetworkRulesConfig {
+        allow_hosts: spec.allow_hosts.clone(),
+        rules: spec
+            .rules
+            .iter()
+            .map(|rule| rein_policy::RequestRuleConfig {
+                host: rule.host.clone(),
+                methods: rule.methods.clone(),
+                path_prefixes: rule.path_prefixes.clone(),
+                max_path_bytes: rule.max_path_bytes,
+                max_query_bytes: rule.max_query_bytes,
+                max_body_bytes: rule.max_body_bytes,
+            })
+            .collect(),
     }
 }
 

@@ -379,9 +379,7 @@ pub(crate) struct PolicyNetworkGuard(rein_policy::NetworkPolicy);
 
 impl PolicyNetworkGuard {
     pub(crate) fn new(spec: &AgentSpec) -> Result<Self, AgentError> {
-        let config = rein_policy::NetworkRulesConfig {
-            allow_hosts: spec.policy.network.allow_hosts.clone(),
-        };
+        let config = crate::guard::network_rules(&spec.policy.network);
         rein_policy::NetworkPolicy::new(&config)
             .map(Self)
             .map_err(AgentError::Policy)
@@ -403,6 +401,17 @@ impl rein_tools::NetworkGuard for PolicyNetworkGuard {
 
     fn check_address(&self, host: &str, ip: std::net::IpAddr) -> Result<(), String> {
         decision_result(self.0.check_address(host, ip))
+    }
+
+    fn check_request(&self, request: &rein_tools::OutboundRequest<'_>) -> Result<(), String> {
+        decision_result(self.0.check_request(&rein_policy::HttpRequest {
+            method: request.method,
+            host: request.host,
+            port: request.port,
+            path: request.path,
+            query: request.query,
+            body_bytes: request.body_bytes,
+        }))
     }
 }
 

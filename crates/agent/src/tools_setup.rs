@@ -173,8 +173,12 @@ fn policy_lines(spec: &AgentSpec, name: &str, source: &str) -> Vec<String> {
             spec.policy.paths.deny
         )),
         ("http_request" | "slack_post", "builtin") | (_, "http") => lines.push(format!(
-            "network: allow_hosts {:?}; private, loopback, link-local and metadata addresses refused unless listed",
-            spec.policy.network.allow_hosts
+            "network: allow_hosts {:?} (an entry without a port admits 80 and 443){}; private, loopback, link-local and metadata addresses refused unless listed",
+            spec.policy.network.allow_hosts,
+            match spec.policy.network.rules.len() {
+                0 => String::new(),
+                n => format!("; {n} request rule(s) in [[policy.network.rule]]"),
+            }
         )),
         ("sql_query", "builtin") => lines.push("database opened read-only".to_owned()),
         _ => {}

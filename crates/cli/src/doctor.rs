@@ -141,6 +141,20 @@ pub fn doctor(args: DoctorArgs) -> Result<i32, CliError> {
                     Check::ok("no system, user or project config file (none is needed)"),
                 );
             }
+            if let Some(project) = &layered.project {
+                let text = format!(
+                    "project config {}: {}",
+                    project.config.display(),
+                    project.status.as_str()
+                );
+                checks.push(match project.status {
+                    rein_spec::trust::TrustStatus::Trusted => Check::ok(text),
+                    _ => Check::warn(
+                        format!("{text}; only its settings that tighten apply"),
+                        format!("after reviewing it, `rein trust {}`", project.dir.display()),
+                    ),
+                });
+            }
             if let Some(profile) = &layered.profile {
                 checks.push(Check::ok(format!("profile {profile}")));
             }

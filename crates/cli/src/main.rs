@@ -14,6 +14,7 @@ mod run;
 mod terminal;
 mod tools_cmd;
 mod trace_show;
+mod trust_cmd;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -44,6 +45,9 @@ enum Command {
     Tools(tools_cmd::ToolsArgs),
     /// Serve an agent's tools as an MCP server over stdio, under its sandbox and policy.
     McpServe(tools_cmd::McpServeArgs),
+    /// Trust a project's `.rein/config.toml` (an untrusted one may only tighten), list the
+    /// trusted files, or revoke one.
+    Trust(trust_cmd::TrustArgs),
     /// Read run logs.
     #[command(subcommand)]
     Trace(TraceCommand),
@@ -90,6 +94,7 @@ fn main() {
         Command::Config(cmd) => config_cmd::config(cmd),
         Command::Tools(args) => tools_cmd::tools(args),
         Command::McpServe(args) => tools_cmd::mcp_serve(args),
+        Command::Trust(args) => trust_cmd::trust(args),
         Command::Trace(TraceCommand::Show { run, trace_dir }) => trace_show::show(&run, &trace_dir),
         Command::Doctor(args) => doctor::doctor(args),
         Command::MockLlm(args) => mock::mock_llm(args),

@@ -29,6 +29,9 @@ pub enum PolicyError {
         pattern: String,
         reason: String,
     },
+    /// A `[[policy.network.rule]]` is malformed or names a host `allow_hosts` does not admit.
+    #[error("{rule}: {reason}")]
+    BadNetworkRule { rule: String, reason: String },
     /// A budget limit is out of range (e.g. a negative or non-finite cost).
     #[error("limits.{which}: {reason}")]
     BadLimit { which: &'static str, reason: String },

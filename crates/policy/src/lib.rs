@@ -37,6 +37,9 @@ pub use command::{
 };
 pub use decision::Decision;
 pub use error::PolicyError;
-pub use network::{IpClass, NetworkPolicy, NetworkRulesConfig, classify_ip};
+pub use network::{
+    HttpRequest, IpClass, NetworkPolicy, NetworkRulesConfig, RequestRuleConfig, classify_ip,
+    normalize_path,
+};
 pub use path::{PathPolicy, PathRulesConfig};
 pub use policy::{Policy, PolicyConfig};

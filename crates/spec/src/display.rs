@@ -333,6 +333,25 @@ impl AgentSpec {
         w.line("deny", w.strings(&p.paths.deny));
         w.header("policy.network");
         w.line("allow_hosts", w.strings(&p.network.allow_hosts));
+        for rule in &p.network.rules {
+            w.out.push_str("\n[[policy.network.rule]]\n");
+            w.line("host", w.string(&rule.host));
+            if let Some(methods) = &rule.methods {
+                w.line("methods", w.strings(methods));
+            }
+            if let Some(prefixes) = &rule.path_prefixes {
+                w.line("path_prefixes", w.strings(prefixes));
+            }
+            for (name, value) in [
+                ("max_path_bytes", rule.max_path_bytes),
+                ("max_query_bytes", rule.max_query_bytes),
+                ("max_body_bytes", rule.max_body_bytes),
+            ] {
+                if let Some(n) = value {
+                    w.line(name, n);
+                }
+            }
+        }
         for limit in &p.rate_limits {
             w.out.push_str("\n[[policy.rate_limit]]\n");
             match &limit.target {

@@ -188,6 +188,58 @@ pub enum SpecError {
         value: String,
         hint: String,
     },
+
+    /// A config file rein refuses to read (like git's `safe.directory`): another user owns
+    /// it, or its group or others may write it.
+    #[error("refusing to read config file {}: {reason}\nhint: {hint}", path.display())]
+    UnsafeConfig {
+        path: PathBuf,
+        reason: String,
+        hint: String,
+    },
+
+    /// An untrusted project config sets something that widens what the other layers allow.
+    #[error(
+        "{location}: `{key}` {reason}, and the project config is {}: an untrusted project layer may only tighten{}\nhint: review {} and trust it with `rein trust {}`",
+        if *changed { "untrusted (it changed since it was trusted)" } else { "not trusted" },
+        more_settings(*others),
+        location.path.display(),
+        dir.display()
+    )]
+    Untrusted {
+        location: Location,
+        /// Dotted key (`model.base_url`).
+        key: String,
+        /// What it would widen (`would send the API key to another endpoint`).
+        reason: String,
+        /// How many other widening settings the file has.
+        others: usize,
+        /// The folder to pass to `rein trust`.
+        dir: PathBuf,
+        /// Trusted once, with other bytes.
+        changed: bool,
+    },
+
+    /// A layer's allow list names what the same list of an earlier layer does not admit.
+    #[error(
+        "{place} widens `{key}`: {entry} is not within the list set at {upper}; an allow list can only narrow from one layer to the next (system, user, project, agent file, profile, --set)\nhint: remove {entry}, or widen the list at {upper}"
+    )]
+    Widened {
+        key: String,
+        entry: String,
+        /// Where the wider list is (`/repo/agent.toml:7:10`, `--set k=v`).
+        place: String,
+        /// Where the list it must stay within is.
+        upper: String,
+    },
+
+    /// The trust store (`trusted.toml`) cannot be read or written.
+    #[error("trust store {}: {message}", path.display())]
+    TrustStore { path: PathBuf, message: String },
+
+    /// `rein trust DIR` and no `.rein/config.toml` in `DIR` or above.
+    #[error("no project config (.rein/config.toml) in {} or any folder above it", dir.display())]
+    NoProjectConfig { dir: PathBuf },
 }
 
 /// `Some(location)` for the variants that carry one, `None` for the others: one list for
@@ -206,7 +258,8 @@ macro_rules! with_location {
             | SpecError::SecretFile { $location, .. }
             | SpecError::BadInterpolation { $location, .. }
             | SpecError::MissingVar { $location, .. }
-            | SpecError::BadTemplate { $location, .. } => Some($found),
+            | SpecError::BadTemplate { $location, .. }
+            | SpecError::Untrusted { $location, .. } => Some($found),
             SpecError::ReadAgent { .. }
             | SpecError::BadVar { .. }
             | SpecError::BadModelOverride { .. }
@@ -214,7 +267,11 @@ macro_rules! with_location {
             | SpecError::BadSet { .. }
             | SpecError::InSet { .. }
             | SpecError::UnknownProfile { .. }
-            | SpecError::Locked { .. } => None,
+            | SpecError::Locked { .. }
+            | SpecError::UnsafeConfig { .. }
+            | SpecError::Widened { .. }
+            | SpecError::TrustStore { .. }
+            | SpecError::NoProjectConfig { .. } => None,
         }
     };
 }
@@ -229,6 +286,14 @@ impl SpecError {
     /// back to the files they came from).
     pub(crate) fn location_mut(&mut self) -> Option<&mut Location> {
         with_location!(self, location => location)
+    }
+}
+
+fn more_settings(others: usize) -> String {
+    match others {
+        0 => String::new(),
+        1 => " (1 more setting of the file widens too)".to_owned(),
+        n => format!(" ({n} more settings of the file widen too)"),
     }
 }
 

@@ -30,8 +30,10 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::error::{Location, SpecError};
+use crate::narrow::Coverage;
 use crate::raw::{self, SourceText};
 use crate::spec::{AgentSpec, NetworkSpec, SandboxKind};
+use crate::trust::{self, Owner, ProjectTrust, TrustStatus, TrustStore};
 use crate::{AGENT_FILE_NAME, LoadOptions};
 
 /// The system config file, unless `REIN_SYSTEM_CONFIG` names another.
@@ -53,6 +55,46 @@ pub const ACCUMULATED_LISTS: &[&str] = &[
     "policy.commands.deny",
     "policy.commands.ask",
     "policy.paths.deny",
+    // Every rule for a host applies, so a layer can add rules but not drop one.
+    "policy.network.rule",
+];
+
+/// Allow lists, which narrow from one layer to the next: a layer that sets one may only
+/// name what the list it replaces admits (see [`crate::narrow`]). `[[tools.mcp]]`
+/// `allow_tools` narrows the same way per server name.
+pub const ALLOW_LISTS: &[&str] = &[
+    "tools.builtin",
+    "policy.commands.allow",
+    "policy.commands.allow_env",
+    "policy.paths.read",
+    "policy.paths.write",
+    "policy.network.allow_hosts",
+    "environment.env_passthrough",
+    "environment.system_paths",
+];
+
+fn allow_list_coverage(dotted: &str) -> Option<Coverage> {
+    Some(match dotted {
+        "tools.builtin" | "policy.commands.allow_env" | "environment.env_passthrough" => {
+            Coverage::Name
+        }
+        "policy.commands.allow" => Coverage::Command,
+        "policy.paths.read" | "policy.paths.write" => Coverage::PathGlob,
+        "policy.network.allow_hosts" => Coverage::Host,
+        "environment.system_paths" => Coverage::Folder,
+        _ => return None,
+    })
+}
+
+/// Settings an untrusted project layer may set whatever the other layers say: they widen
+/// nothing (a table here covers its keys).
+const FREE_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "prompt",
+    "model.name",
+    "model.temperature",
+    "model.stream",
 ];
 
 /// How [`load_layered`] finds its layers besides the agent file.
@@ -118,6 +160,8 @@ pub struct Layered {
     pub sets: Vec<String>,
     /// The locked policies that apply (system file, then `REIN_POLICY_FILE`).
     pub locks: Vec<LockedPolicy>,
+    /// The project config file, if one was found, and whether it is trusted.
+    pub project: Option<ProjectTrust>,
 }
 
 /// A `[locked]` table: settings no layer below may loosen.
@@ -326,8 +370,89 @@ fn from_de_table(table: &DeTable<'_>, layer: usize) -> Entries {
         .collect()
 }
 
+/// An allow-list entry of a layer that the list it replaces does not admit.
+#[derive(Debug, Clone)]
+struct Narrowing {
+    key: String,
+    entry: String,
+    /// The list replaced.
+    upper: Origin,
+    /// The entry (or the list) that widens it.
+    lower: Origin,
+}
+
+/// The string a scalar node holds, if it is a string.
+fn scalar_string(node: &Node) -> Option<String> {
+    match node {
+        Node::Scalar(text, _) => match DeValue::parse(text).ok()?.into_inner() {
+            DeValue::String(s) => Some(s.into_owned()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn strings(items: &[Node]) -> Vec<String> {
+    items.iter().filter_map(scalar_string).collect()
+}
+
+/// Check that `over` (a layer's list) stays within `base` (the list it replaces).
+fn check_narrowing(
+    key: &str,
+    coverage: Coverage,
+    base: &[Node],
+    base_origin: &Origin,
+    over: &[Node],
+    out: &mut Vec<Narrowing>,
+) {
+    let upper = strings(base);
+    for item in over {
+        let Some(entry) = scalar_string(item) else {
+            continue;
+        };
+        if !upper.iter().any(|u| coverage.covers(u, &entry)) {
+            out.push(Narrowing {
+                key: key.to_owned(),
+                entry: format!("{entry:?}"),
+                upper: base_origin.clone(),
+                lower: item.origin().clone(),
+            });
+        }
+    }
+}
+
+/// `[[tools.mcp]]` replaced by a layer: a server named like one of the list it replaces
+/// keeps within that server's `allow_tools`.
+fn check_mcp_narrowing(base: &[Node], over: &[Node], out: &mut Vec<Narrowing>) {
+    for server in over {
+        let Some(name) = server.get("name").and_then(scalar_string) else {
+            continue;
+        };
+        let old = base
+            .iter()
+            .find(|s| s.get("name").and_then(scalar_string).as_deref() == Some(name.as_str()));
+        let Some(Node::Array(old_allow, old_origin)) = old.and_then(|s| s.get("allow_tools"))
+        else {
+            continue;
+        };
+        let key = format!("tools.mcp.allow_tools (server {name:?})");
+        match server.get("allow_tools") {
+            Some(Node::Array(new_allow, _)) => {
+                check_narrowing(&key, Coverage::Name, old_allow, old_origin, new_allow, out);
+            }
+            _ => out.push(Narrowing {
+                key,
+                entry: "every tool (no allow_tools)".to_owned(),
+                upper: old_origin.clone(),
+                lower: server.origin().clone(),
+            }),
+        }
+    }
+}
+
 /// Merge `over` into `base` (both tables' entries); `path` is the dotted name of the table.
-fn merge(base: &mut Entries, over: Entries, path: &str) {
+/// Allow lists that widen the list they replace are recorded in `narrowing`.
+fn merge(base: &mut Entries, over: Entries, path: &str, narrowing: &mut Vec<Narrowing>) {
     for (key, value) in over {
         let dotted = if path.is_empty() {
             key.clone()
@@ -338,9 +463,10 @@ fn merge(base: &mut Entries, over: Entries, path: &str) {
             base.push((key, value));
             continue;
         };
+        let coverage = allow_list_coverage(&dotted);
         match (slot, value) {
             (Node::Table(entries, origin), Node::Table(over_entries, over_origin)) => {
-                merge(entries, over_entries, &dotted);
+                merge(entries, over_entries, &dotted, narrowing);
                 *origin = over_origin;
             }
             (Node::Array(items, origin), Node::Array(over_items, over_origin))
@@ -354,9 +480,83 @@ fn merge(base: &mut Entries, over: Entries, path: &str) {
                 }
                 *origin = over_origin;
             }
+            (Node::Array(items, origin), Node::Array(over_items, over_origin))
+                if coverage.is_some() || dotted == "tools.mcp" =>
+            {
+                match coverage {
+                    Some(coverage) => {
+                        check_narrowing(&dotted, coverage, items, origin, &over_items, narrowing);
+                    }
+                    None => check_mcp_narrowing(items, &over_items, narrowing),
+                }
+                *items = over_items;
+                *origin = over_origin;
+            }
             (slot, value) => *slot = value,
         }
     }
+}
+
+/// Only the keys of [`FREE_KEYS`] (and the tables holding them).
+fn keep_free(entries: &Entries, path: &str) -> Entries {
+    let mut out = Vec::new();
+    for (key, value) in entries {
+        let dotted = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        if FREE_KEYS.contains(&dotted.as_str()) {
+            out.push((key.clone(), value.clone()));
+        } else if let Node::Table(inner, origin) = value
+            && FREE_KEYS
+                .iter()
+                .any(|free| free.starts_with(&format!("{dotted}.")))
+        {
+            out.push((
+                key.clone(),
+                Node::Table(keep_free(inner, &dotted), origin.clone()),
+            ));
+        }
+    }
+    out
+}
+
+/// Whether a string uses `${…}` interpolation (`$${` is a literal `${`).
+fn interpolates(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        if bytes[i..].starts_with(b"$${") {
+            i += 3;
+        } else if bytes[i..].starts_with(b"${") {
+            return true;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// The first string under `entries` that interpolates, with its dotted key.
+fn find_interpolation(entries: &Entries, path: &str) -> Option<(String, Origin)> {
+    fn walk(node: &Node, key: &str) -> Option<(String, Origin)> {
+        match node {
+            Node::Table(entries, _) => find_interpolation(entries, key),
+            Node::Array(items, _) => items.iter().find_map(|item| walk(item, key)),
+            Node::Scalar(..) => scalar_string(node)
+                .filter(|s| interpolates(s))
+                .map(|_| (key.to_owned(), node.origin().clone())),
+        }
+    }
+    entries.iter().find_map(|(key, value)| {
+        let dotted = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        walk(value, &dotted)
+    })
 }
 
 /// A TOML document written from merged nodes, with the span of every value in it.
@@ -499,6 +699,11 @@ struct ConfigStack {
     locks: Vec<LockedPolicy>,
     /// Whether anything besides the agent file takes part.
     only_agent: bool,
+    /// The project config file and its trust.
+    project: Option<ProjectTrust>,
+    /// Layers (indices into `layers`) of an untrusted project file: its body and its
+    /// selected profile.
+    untrusted_layers: Vec<usize>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -527,6 +732,8 @@ impl ConfigStack {
             sets: layered.sets.clone(),
             locks: Vec::new(),
             only_agent: true,
+            project: None,
+            untrusted_layers: Vec::new(),
         };
 
         // Config files, lowest first; a missing default path is no layer, a missing path
@@ -538,17 +745,13 @@ impl ConfigStack {
                 None => files.push((FileKind::System, PathBuf::from(SYSTEM_CONFIG_PATH), false)),
             }
         }
-        if !layered.skip_user {
-            let user = match (env("XDG_CONFIG_HOME"), env("HOME")) {
-                (Some(xdg), _) => Some(PathBuf::from(xdg).join("rein/config.toml")),
-                (None, Some(home)) => Some(PathBuf::from(home).join(".config/rein/config.toml")),
-                (None, None) => None,
-            };
-            if let Some(user) = user {
-                files.push((FileKind::User, user, false));
-            }
+        if !layered.skip_user
+            && let Some(dir) = trust::user_config_dir(&opts.env)
+        {
+            files.push((FileKind::User, dir.join("config.toml"), false));
         }
-        if let Some(project) = find_project_config(agent_file) {
+        let agent_folder = agent_file.parent().unwrap_or(Path::new("."));
+        if let Some(project) = trust::find_project_config(agent_folder) {
             files.push((FileKind::Project, project, true));
         }
         if let Some(policy) = env(ENV_POLICY_FILE) {
@@ -557,10 +760,19 @@ impl ConfigStack {
 
         let mut profiles: Vec<(usize, String, Entries)> = Vec::new();
         for (kind, path, required) in files {
-            let text = match std::fs::read_to_string(&path) {
-                Ok(text) => text,
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => continue,
-                Err(source) => return Err(SpecError::ReadConfig { path, source }),
+            let owner = match kind {
+                FileKind::System | FileKind::Policy => Owner::CurrentUserOrRoot,
+                FileKind::User | FileKind::Project => Owner::CurrentUser,
+            };
+            let text = match trust::read_config(&path, owner)? {
+                Some(text) => text,
+                None if !required => continue,
+                None => {
+                    return Err(SpecError::ReadConfig {
+                        path,
+                        source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                    });
+                }
             };
             let source = match kind {
                 FileKind::System => LayerSource::System(path.clone()),
@@ -570,6 +782,14 @@ impl ConfigStack {
             };
             let layer = stack.push_layer(source, &path, &text);
             let file = read_config_file(&path, &text, kind, layer)?;
+            if kind == FileKind::Project {
+                let store = TrustStore::load(&opts.env)?;
+                let project = trust::assess(&path, &text, &store)?;
+                if project.status != TrustStatus::Trusted {
+                    stack.untrusted_layers.push(layer);
+                }
+                stack.project = Some(project);
+            }
             if let Some((lock, deny_commands)) = file.locked {
                 // The lock's commands come first in the accumulated deny list, attributed
                 // to the lock.
@@ -635,6 +855,9 @@ impl ConfigStack {
                         &text,
                     );
                     stack.stack.push(relayer(table.clone(), profile_layer));
+                    if stack.untrusted_layers.contains(layer) {
+                        stack.untrusted_layers.push(profile_layer);
+                    }
                     found = true;
                 }
             }
@@ -673,8 +896,20 @@ impl ConfigStack {
 
     fn resolve(self, opts: &LoadOptions) -> Result<Layered, SpecError> {
         let mut entries = Vec::new();
+        let mut narrowing = Vec::new();
         for table in self.stack.clone() {
-            merge(&mut entries, table, "");
+            merge(&mut entries, table, "", &mut narrowing);
+        }
+        if let Some(n) = narrowing.first() {
+            return Err(SpecError::Widened {
+                key: n.key.clone(),
+                entry: n.entry.clone(),
+                place: self.place(&n.lower),
+                upper: self.place(&n.upper),
+            });
+        }
+        if !self.untrusted_layers.is_empty() {
+            self.check_untrusted_strings()?;
         }
         let mut spec = if self.only_agent {
             crate::parse_agent(&self.agent_text, &self.agent_file, opts)?
@@ -696,6 +931,9 @@ impl ConfigStack {
         for lock in &self.locks {
             self.apply_lock(lock, &root, &mut spec, &mut provenance)?;
         }
+        if !self.untrusted_layers.is_empty() {
+            self.check_untrusted(&spec, opts)?;
+        }
         Ok(Layered {
             spec,
             provenance,
@@ -703,7 +941,129 @@ impl ConfigStack {
             profile: self.profile,
             sets: self.sets,
             locks: self.locks,
+            project: self.project,
         })
+    }
+
+    /// The layer a table of the stack belongs to.
+    fn table_layer(table: &Entries) -> Option<usize> {
+        table.first().map(|(_, node)| node.origin().layer)
+    }
+
+    fn untrusted_tables(&self) -> impl Iterator<Item = &Entries> {
+        self.stack.iter().filter(|table| {
+            Self::table_layer(table).is_some_and(|layer| self.untrusted_layers.contains(&layer))
+        })
+    }
+
+    /// The error for a widening `key` of the untrusted project layer, pointed at where the
+    /// layer writes it (or the closest table above it).
+    fn untrusted_error(&self, key: &str, reason: String, others: usize) -> SpecError {
+        let mut origin = None;
+        let mut prefix = key;
+        'search: loop {
+            for table in self.untrusted_tables() {
+                let root = Node::Table(
+                    table.clone(),
+                    Origin {
+                        layer: 0,
+                        span: None,
+                    },
+                );
+                if let Some(node) = root.get(prefix) {
+                    origin = Some(node.origin().clone());
+                    break 'search;
+                }
+            }
+            match prefix.rsplit_once('.') {
+                Some((parent, _)) => prefix = parent,
+                None => break,
+            }
+        }
+        let (path, text, start) = match &origin {
+            Some(origin) => {
+                let layer = &self.layers[origin.layer];
+                (
+                    layer.path.clone(),
+                    layer.text.clone(),
+                    origin.span.as_ref().map_or(0, |s| s.start),
+                )
+            }
+            None => match &self.project {
+                Some(project) => (project.config.clone(), String::new(), 0),
+                None => (self.agent_file.clone(), String::new(), 0),
+            },
+        };
+        let location = SourceText {
+            path: &path,
+            text: &text,
+        }
+        .location(start);
+        let (dir, changed) = match &self.project {
+            Some(p) => (p.dir.clone(), p.status == TrustStatus::Changed),
+            None => (PathBuf::from("."), false),
+        };
+        SpecError::Untrusted {
+            location,
+            key: key.to_owned(),
+            reason,
+            others,
+            dir,
+            changed,
+        }
+    }
+
+    /// An untrusted layer reads nothing from the host: no `${env:…}` or `${secret:…}`.
+    fn check_untrusted_strings(&self) -> Result<(), SpecError> {
+        for table in self.untrusted_tables() {
+            if let Some((key, _)) = find_interpolation(table, "") {
+                return Err(self.untrusted_error(
+                    &key,
+                    "reads the host's environment or files (`${…}`)".to_owned(),
+                    0,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The untrusted project layer may only tighten: resolve the layers without it (its
+    /// free keys kept, so the agent still loads) and compare.
+    fn check_untrusted(&self, spec: &AgentSpec, opts: &LoadOptions) -> Result<(), SpecError> {
+        let mut entries = Vec::new();
+        let mut ignored = Vec::new();
+        for table in &self.stack {
+            let untrusted = Self::table_layer(table)
+                .is_some_and(|layer| self.untrusted_layers.contains(&layer));
+            let table = if untrusted {
+                keep_free(table, "")
+            } else {
+                table.clone()
+            };
+            merge(&mut entries, table, "", &mut ignored);
+        }
+        let rendered = Renderer::document(&entries);
+        let base = match crate::parse_agent(&rendered.out, &self.agent_file, opts) {
+            Ok(base) => base,
+            Err(err) => {
+                let err = self.map_error(err, &rendered);
+                return Err(self.untrusted_error(
+                    "(the file)",
+                    format!(
+                        "holds settings the agent needs to load, and without them: {}",
+                        err.to_string().lines().next().unwrap_or_default()
+                    ),
+                    0,
+                ));
+            }
+        };
+        let widenings = crate::tighten::widenings(spec, &base);
+        match widenings.first() {
+            Some((key, reason)) => {
+                Err(self.untrusted_error(key, reason.clone(), widenings.len() - 1))
+            }
+            None => Ok(()),
+        }
     }
 
     /// Point an error in the merged document at the layer its value came from.
@@ -928,7 +1288,12 @@ impl ConfigStack {
 /// Whether an `allow_hosts` entry admits a host a `deny_hosts` entry names. Patterns are
 /// exact names, `*.domain` (any subdomain, not the domain itself) and IP addresses.
 fn hosts_overlap(allowed: &str, denied: &str) -> bool {
-    let norm = |s: &str| s.trim().trim_end_matches('.').to_ascii_lowercase();
+    // A port (`host:8443`, `[::1]:8080`) does not matter: the lock denies the host.
+    let norm = |s: &str| {
+        crate::narrow::host_part(s)
+            .trim_end_matches('.')
+            .to_ascii_lowercase()
+    };
     let (allowed, denied) = (norm(allowed), norm(denied));
     match (allowed.strip_prefix('*'), denied.strip_prefix('*')) {
         (None, None) => match (
@@ -1024,21 +1389,6 @@ fn collect_provenance(
             }
         }
     }
-}
-
-/// The first `.rein/config.toml` from the agent file's folder upwards.
-fn find_project_config(agent_file: &Path) -> Option<PathBuf> {
-    let folder = agent_file.parent().unwrap_or(Path::new("."));
-    let folder = if folder.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        folder
-    };
-    let start = std::path::absolute(folder).ok()?;
-    start
-        .ancestors()
-        .map(|dir| dir.join(PROJECT_CONFIG_PATH))
-        .find(|candidate| candidate.is_file())
 }
 
 fn parse_toml<'t>(text: &'t str, path: &Path) -> Result<Spanned<DeTable<'t>>, SpecError> {
@@ -1377,6 +1727,14 @@ pub fn show(layered: &Layered) -> String {
         let _ = writeln!(out, "#   {}", file.display());
     }
     let _ = writeln!(out, "#   {} (agent file)", layered.spec.source.display());
+    if let Some(project) = &layered.project {
+        let _ = writeln!(
+            out,
+            "# project config {}: {}",
+            project.config.display(),
+            project.status.as_str()
+        );
+    }
     if let Some(profile) = &layered.profile {
         let _ = writeln!(out, "#   profile {profile}");
     }
@@ -1502,6 +1860,10 @@ mod tests {
             ("*.good.com", "*.evil.com", false),
             ("10.0.0.5", "10.0.0.5", true),
             ("::1", "0:0:0:0:0:0:0:1", true),
+            ("api.evil.com:8443", "api.evil.com", true),
+            ("api.evil.com:*", "*.evil.com", true),
+            ("[::1]:8080", "::1", true),
+            ("api.good.com:443", "api.evil.com", false),
         ];
         for (allowed, denied, expected) in cases {
             assert_eq!(

@@ -25,9 +25,12 @@ mod display;
 pub mod error;
 mod interpolate;
 pub mod layers;
+mod narrow;
 pub mod raw;
 mod resolve;
 pub mod spec;
+mod tighten;
+pub mod trust;
 
 use std::collections::BTreeMap;
 use std::fmt;

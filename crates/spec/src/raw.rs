@@ -76,6 +76,18 @@ pub struct RawPathRules {
 #[derive(Debug, Clone, Default)]
 pub struct RawNetworkRules {
     pub allow_hosts: Option<Spanned<Vec<RawString>>>,
+    pub rule: Vec<Spanned<RawNetworkRule>>,
+}
+
+/// One `[[policy.network.rule]]`.
+#[derive(Debug, Clone, Default)]
+pub struct RawNetworkRule {
+    pub host: Option<RawString>,
+    pub methods: Option<Spanned<Vec<RawString>>>,
+    pub path_prefixes: Option<Spanned<Vec<RawString>>>,
+    pub max_path_bytes: Option<Spanned<i64>>,
+    pub max_query_bytes: Option<Spanned<i64>>,
+    pub max_body_bytes: Option<Spanned<i64>>,
 }
 
 /// One `[[policy.rate_limit]]`.
@@ -601,11 +613,33 @@ fn read_policy(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawPolicy>, SpecErr
     let network = match r.table("network")? {
         Some(n) => {
             let span = n.span();
-            let n = n.into_inner().known(&["allow_hosts"])?;
+            let n = n.into_inner().known(&["allow_hosts", "rule"])?;
+            let rule = n.read_tables(
+                "rule",
+                &[
+                    "host",
+                    "methods",
+                    "path_prefixes",
+                    "max_path_bytes",
+                    "max_query_bytes",
+                    "max_body_bytes",
+                ],
+                |t| {
+                    Ok(RawNetworkRule {
+                        host: t.string("host")?,
+                        methods: t.string_array("methods")?,
+                        path_prefixes: t.string_array("path_prefixes")?,
+                        max_path_bytes: t.integer("max_path_bytes")?,
+                        max_query_bytes: t.integer("max_query_bytes")?,
+                        max_body_bytes: t.integer("max_body_bytes")?,
+                    })
+                },
+            )?;
             Some(Spanned::new(
                 span,
                 RawNetworkRules {
                     allow_hosts: n.string_array("allow_hosts")?,
+                    rule,
                 },
             ))
         }

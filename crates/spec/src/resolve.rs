@@ -18,10 +18,10 @@ use crate::raw::{RawAgent, RawModel, RawString, SourceText, closest};
 use crate::spec::{
     AgentSpec, CiLogSource, CiLogsSpec, CommandRulesSpec, CommandToolSpec, DashValues,
     EnvironmentSpec, HookEvent, HookPlace, HookSpec, HttpToolSpec, LimitsSpec, LoopSpec,
-    McpOnFailure, McpServerSpec, McpTransport, ModelSpec, NetworkRulesSpec, NetworkSpec, OnError,
-    OutputSpec, PathRulesSpec, PolicySpec, Pricing, PromptSpec, Provider, RateLimitSpec,
-    RateLimitTarget, ResourceLimitsSpec, SandboxKind, Secret, SlackPostSpec, SqlQuerySpec,
-    TokenEstimate, ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
+    McpOnFailure, McpServerSpec, McpTransport, ModelSpec, NetworkRuleSpec, NetworkRulesSpec,
+    NetworkSpec, OnError, OutputSpec, PathRulesSpec, PolicySpec, Pricing, PromptSpec, Provider,
+    RateLimitSpec, RateLimitTarget, ResourceLimitsSpec, SandboxKind, Secret, SlackPostSpec,
+    SqlQuerySpec, TokenEstimate, ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
 };
 
 pub(crate) const DEFAULT_MAX_OUTPUT_TOKENS: i64 = 4096;
@@ -993,10 +993,54 @@ impl Resolver<'_> {
                 .unwrap_or_default(),
         };
         let n = p.network.map(Spanned::into_inner).unwrap_or_default();
+        let mut rules = Vec::new();
+        for rule in n.rule {
+            let span = rule.span();
+            let r = rule.into_inner();
+            let Some(host) = &r.host else {
+                return Err(self.missing(
+                    "policy.network.rule.host",
+                    span,
+                    Some("name the host the rule is for, as in allow_hosts"),
+                ));
+            };
+            let size = |this: &Self, key: &str, value: Option<&Spanned<i64>>| {
+                value
+                    .map(|v| {
+                        this.integer(key, Some(v), 0, 0, i64::MAX)
+                            .map(|n| u64::try_from(n).unwrap_or(u64::MAX))
+                    })
+                    .transpose()
+            };
+            rules.push(NetworkRuleSpec {
+                host: self.expand("policy.network.rule.host", host)?,
+                methods: self.strings("policy.network.rule.methods", r.methods.as_ref())?,
+                path_prefixes: self.strings(
+                    "policy.network.rule.path_prefixes",
+                    r.path_prefixes.as_ref(),
+                )?,
+                max_path_bytes: size(
+                    self,
+                    "policy.network.rule.max_path_bytes",
+                    r.max_path_bytes.as_ref(),
+                )?,
+                max_query_bytes: size(
+                    self,
+                    "policy.network.rule.max_query_bytes",
+                    r.max_query_bytes.as_ref(),
+                )?,
+                max_body_bytes: size(
+                    self,
+                    "policy.network.rule.max_body_bytes",
+                    r.max_body_bytes.as_ref(),
+                )?,
+            });
+        }
         let network = NetworkRulesSpec {
             allow_hosts: self
                 .strings("policy.network.allow_hosts", n.allow_hosts.as_ref())?
                 .unwrap_or_default(),
+            rules,
         };
         let mut rate_limits = Vec::new();
         if let Some(limits) = p.rate_limit {

@@ -266,8 +266,23 @@ pub struct PathRulesSpec {
 /// `[policy.network]`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct NetworkRulesSpec {
-    /// Hosts `http_request` may reach: exact names, `*.example.com`, or IP addresses.
+    /// Hosts `http_request` may reach: exact names, `*.example.com`, or IP addresses, each
+    /// with an optional `:PORT` or `:*` (no port: 80 and 443).
     pub allow_hosts: Vec<String>,
+    /// `[[policy.network.rule]]`: what requests to a host may look like; every rule for a
+    /// host applies.
+    pub rules: Vec<NetworkRuleSpec>,
+}
+
+/// One `[[policy.network.rule]]`; `None` leaves that part of a request free.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NetworkRuleSpec {
+    pub host: String,
+    pub methods: Option<Vec<String>>,
+    pub path_prefixes: Option<Vec<String>>,
+    pub max_path_bytes: Option<u64>,
+    pub max_query_bytes: Option<u64>,
+    pub max_body_bytes: Option<u64>,
 }
 
 /// One `[[policy.rate_limit]]`.

@@ -80,6 +80,23 @@ pub trait NetworkGuard: Send + Sync + std::fmt::Debug {
     /// `Err(reason)` when `host` may not be reached at `ip` (private, loopback,
     /// link-local, metadata… unless listed explicitly).
     fn check_address(&self, host: &str, ip: std::net::IpAddr) -> Result<(), String>;
+    /// `Err(reason)` when this request may not be sent: its port, method, path, query or
+    /// body size. Asked for every request (every redirect hop too) before it is sent.
+    fn check_request(&self, request: &OutboundRequest<'_>) -> Result<(), String>;
+}
+
+/// One HTTP request as it is about to be sent, for [`NetworkGuard::check_request`].
+#[derive(Debug, Clone, Copy)]
+pub struct OutboundRequest<'a> {
+    pub method: &'a str,
+    /// The URL's host: a name, or an IP literal (IPv6 without brackets).
+    pub host: &'a str,
+    pub port: u16,
+    /// The path as sent (percent-encoded).
+    pub path: &'a str,
+    /// The query string without `?`, as sent.
+    pub query: Option<&'a str>,
+    pub body_bytes: u64,
 }
 
 /// What a tool call produced, before truncation.

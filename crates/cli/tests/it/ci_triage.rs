@@ -87,17 +87,18 @@ struct Triage {
 }
 
 impl Triage {
-    /// A copy of the example whose network rules also admit the local fakes' address.
+    /// A copy of the example whose network rules also admit the local fakes' address (any
+    /// port: they listen on random ones).
     fn new() -> Triage {
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&example_dir(), dir.path());
         let agent = dir.path().join("agent.toml");
         let text = std::fs::read_to_string(&agent).unwrap().replace(
             "allow_hosts = [\"api.github.com\",",
-            "allow_hosts = [\"127.0.0.1\", \"api.github.com\",",
+            "allow_hosts = [\"127.0.0.1:*\", \"api.github.com\",",
         );
         assert!(
-            text.contains("\"127.0.0.1\""),
+            text.contains("\"127.0.0.1:*\""),
             "the example's allow_hosts line changed"
         );
         std::fs::write(&agent, text).unwrap();

@@ -51,6 +51,33 @@ fn check_prints_the_resolved_spec_with_secrets_hidden() {
     assert!(!fixture.path().join(".rein").exists());
 }
 
+/// Issue 10 item 6: `rein check` shows the ports each allow_hosts entry admits and each
+/// request rule; a rule for a host allow_hosts does not admit is refused.
+#[test]
+fn check_prints_ports_and_request_rules() {
+    let extra = "[policy.network]\nallow_hosts = [\"hooks.slack.com\", \"127.0.0.1:8080\"]\n\n[[policy.network.rule]]\nhost = \"hooks.slack.com\"\nmethods = [\"POST\"]\npath_prefixes = [\"/services/\"]\nmax_query_bytes = 0\n";
+    let fixture = Fixture::new("openai", true, json!({"turns": []}), extra);
+    let out = output(fixture.command(&["check", "agent.toml"]).output().unwrap());
+    assert_eq!(out.code, 0, "{out:?}");
+    for line in [
+        "#   policy.network.allow_hosts[0] \"hooks.slack.com\": ports 80 and 443",
+        "#   policy.network.allow_hosts[1] \"127.0.0.1:8080\": port 8080",
+        "#   policy.network.rule[0]: host \"hooks.slack.com\", methods [\"POST\"], path_prefixes [\"/services/\"], max_query_bytes 0",
+    ] {
+        assert!(out.stdout.contains(line), "{line}\n{out:?}");
+    }
+    let bad = extra.replace("host = \"hooks.slack.com\"", "host = \"evil.com\"");
+    let fixture = Fixture::new("openai", true, json!({"turns": []}), &bad);
+    let out = output(fixture.command(&["check", "agent.toml"]).output().unwrap());
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "policy.network.rule[0]: host `evil.com` is not admitted by policy.network.allow_hosts"
+        ),
+        "{out:?}"
+    );
+}
+
 #[test]
 fn an_invalid_agent_file_is_reported_with_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();

@@ -355,7 +355,7 @@ fn http_request_respects_the_network_rules() {
         fetch("http://169.254.169.254/latest/meta-data/".to_owned()),
         {"text": "done"}
     ]});
-    let extra = format!("{tools}\n[policy.network]\nallow_hosts = [\"localhost\"]\n");
+    let extra = format!("{tools}\n[policy.network]\nallow_hosts = [\"localhost:{port}\"]\n");
     let fixture = Fixture::new("openai", true, script, &extra);
     let out = fixture.run(&[]);
     assert_eq!(out.code, 0, "{out:?}");
@@ -380,7 +380,8 @@ fn http_request_respects_the_network_rules() {
         fetch(format!("http://127.0.0.1:{port}/")),
         {"expect": {"last_message_contains": "hello from the host"}, "text": "done"}
     ]});
-    let extra = format!("{tools}\n[policy.network]\nallow_hosts = [\"127.0.0.1\"]\n");
+    // An address without a port admits 80 and 443 only; the test server's port is named.
+    let extra = format!("{tools}\n[policy.network]\nallow_hosts = [\"127.0.0.1:{port}\"]\n");
     let fixture = Fixture::new("openai", true, script, &extra);
     let out = fixture.run(&[]);
     assert_eq!(out.code, 0, "{out:?}");

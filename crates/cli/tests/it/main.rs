@@ -14,3 +14,4 @@ mod mcp;
 mod output;
 mod runs;
 mod tidy;
+mod trust;

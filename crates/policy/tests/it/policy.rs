@@ -35,6 +35,7 @@ fn the_effective_policy_is_shown() {
         },
         network: NetworkRulesConfig {
             allow_hosts: strings(&["api.github.com", "*.slack.com"]),
+            ..NetworkRulesConfig::default()
         },
     })
     .unwrap();
@@ -72,8 +73,8 @@ fn the_effective_policy_is_shown() {
           builtin.paths.deny_write[4] "**/.git/hooks"
           builtin.paths.deny_write[5] "**/.git/hooks/**"
         [policy.network]
-          policy.network.allow_hosts[0] "api.github.com"
-          policy.network.allow_hosts[1] "*.slack.com"
+          policy.network.allow_hosts[0] "api.github.com": ports 80 and 443
+          policy.network.allow_hosts[1] "*.slack.com": ports 80 and 443
           loopback, private, link-local, metadata, CGNAT, multicast and reserved addresses refused unless listed exactly
     "#]].assert_eq(&policy.to_string());
 }
@@ -98,6 +99,7 @@ fn construction_errors_name_the_rule() {
         PolicyConfig {
             network: NetworkRulesConfig {
                 allow_hosts: strings(&["ok.com", "bad host"]),
+                ..NetworkRulesConfig::default()
             },
             ..PolicyConfig::default()
         },
@@ -131,6 +133,7 @@ fn reads_writes_and_hosts_go_through_the_policy() {
         },
         network: NetworkRulesConfig {
             allow_hosts: strings(&["api.github.com"]),
+            ..NetworkRulesConfig::default()
         },
         ..PolicyConfig::default()
     })
@@ -192,6 +195,7 @@ fn empty_allow_lists_are_shown_as_denying_everything() {
         },
         network: NetworkRulesConfig {
             allow_hosts: Vec::new(),
+            ..NetworkRulesConfig::default()
         },
         ..PolicyConfig::default()
     });

@@ -68,6 +68,15 @@ impl Layers {
         self.write("repo/.rein/config.toml", text)
     }
 
+    /// `rein trust` for the project folder, into the user's trust store.
+    fn trust_project(&self) -> &Self {
+        let (project, mut store) =
+            rein_spec::trust::project_trust(&self.root().join("repo"), &self.env).unwrap();
+        store.trust(&project.canonical, &project.sha256);
+        store.save().unwrap();
+        self
+    }
+
     fn agent_path(&self) -> PathBuf {
         self.root().join("repo/agents/ci/agent.toml")
     }
@@ -111,6 +120,7 @@ impl Layers {
                             || l.starts_with("#   ")
                             || l.starts_with("# layers")
                             || l.starts_with("# locked")
+                            || l.starts_with("# project config")
                             || l.contains("   # "))
                 })
                 .map(|l| {
@@ -154,6 +164,7 @@ fn five_layers_merge_in_order_with_provenance() {
             #   $TMP/home/.config/rein/config.toml
             #   $TMP/repo/.rein/config.toml
             #   $TMP/repo/agents/ci/agent.toml (agent file)
+            # project config $TMP/repo/.rein/config.toml: untrusted
             #   --set loop.max_steps=7
             name = "ci-triage"   # agent $TMP/repo/agents/ci/agent.toml
             provider = "openai"   # agent $TMP/repo/agents/ci/agent.toml
@@ -165,8 +176,23 @@ fn five_layers_merge_in_order_with_provenance() {
             tool_output_limit = 1000   # agent $TMP/repo/agents/ci/agent.toml
             max_cost_usd = 5.0   # system $TMP/etc/rein/config.toml"##]],
     );
-    // XDG_CONFIG_HOME wins over HOME for the user file.
+    // XDG_CONFIG_HOME wins over HOME for the user file (and holds the trust store).
     l.write("xdg/rein/config.toml", "[loop]\nmax_steps = 21\n");
+    let shown = l.load(None, &[], &[("XDG_CONFIG_HOME", "$TMP/xdg")]);
+    assert!(
+        shown.contains("`loop.max_steps` raises a limit, and the project config is not trusted"),
+        "an untrusted project cannot raise the user's 21 to 25: {shown}"
+    );
+    std::fs::write(
+        l.root().join("xdg/rein/trusted.toml"),
+        std::fs::read_to_string(
+            l.trust_project()
+                .root()
+                .join("home/.config/rein/trusted.toml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
     let shown = l.load(None, &[], &[("XDG_CONFIG_HOME", "$TMP/xdg")]);
     assert!(
         shown.contains("max_steps = 25   # project"),
@@ -206,7 +232,7 @@ fn lists_are_replaced_except_denials_which_accumulate() {
         "[tools]\nbuiltin = [\"read_file\", \"grep\"]\n\n[policy.commands]\nallow = [\"ls\"]\ndeny = [\"rm -rf *\"]\n",
     )
     .project(
-        "[tools]\nbuiltin = [\"list_dir\"]\n\n[policy.commands]\nallow = [\"cat\"]\ndeny = [\"git push\", \"rm -rf *\"]\n\n[policy.paths]\ndeny = [\"*.key\"]\n",
+        "[tools]\nbuiltin = [\"grep\"]\n\n[policy.commands]\nallow = [\"ls -l\"]\ndeny = [\"git push\", \"rm -rf *\"]\n\n[policy.paths]\ndeny = [\"*.key\"]\n",
     );
     l.check(
         None,
@@ -217,16 +243,17 @@ fn lists_are_replaced_except_denials_which_accumulate() {
             #   $TMP/etc/rein/config.toml
             #   $TMP/repo/.rein/config.toml
             #   $TMP/repo/agents/ci/agent.toml (agent file)
+            # project config $TMP/repo/.rein/config.toml: untrusted
             #   --set policy.commands.ask=["cargo publish"]
             name = "ci-triage"   # agent $TMP/repo/agents/ci/agent.toml
             provider = "openai"   # agent $TMP/repo/agents/ci/agent.toml
             name = "gpt-4.1-mini"   # agent $TMP/repo/agents/ci/agent.toml
             task = "Find why the build failed."   # agent $TMP/repo/agents/ci/agent.toml
-            allow = ["cat"]   # project $TMP/repo/.rein/config.toml
+            allow = ["ls -l"]   # project $TMP/repo/.rein/config.toml
             deny = ["rm -rf *", "git push"]   # system $TMP/etc/rein/config.toml + project $TMP/repo/.rein/config.toml
             ask = ["cargo publish"]   # --set policy.commands.ask=["cargo publish"]
             deny = ["*.key", "secrets/**"]   # project $TMP/repo/.rein/config.toml + agent $TMP/repo/agents/ci/agent.toml
-            builtin = ["list_dir"]   # project $TMP/repo/.rein/config.toml"##]],
+            builtin = ["grep"]   # project $TMP/repo/.rein/config.toml"##]],
     );
 }
 
@@ -244,6 +271,7 @@ fn profiles_apply_above_the_files_and_below_set() {
             #   $TMP/home/.config/rein/config.toml
             #   $TMP/repo/.rein/config.toml
             #   $TMP/repo/agents/ci/agent.toml (agent file)
+            # project config $TMP/repo/.rein/config.toml: untrusted
             #   profile ci
             name = "ci-triage"   # agent $TMP/repo/agents/ci/agent.toml
             provider = "openai"   # agent $TMP/repo/agents/ci/agent.toml
@@ -452,6 +480,7 @@ fn tightening_a_locked_setting_is_fine_and_unset_ceilings_apply() {
             #   $TMP/etc/rein/config.toml
             #   $TMP/repo/.rein/config.toml
             #   $TMP/repo/agents/ci/agent.toml (agent file)
+            # project config $TMP/repo/.rein/config.toml: untrusted
             #   --set limits.max_wall_time=5m
             name = "ci-triage"   # agent $TMP/repo/agents/ci/agent.toml
             provider = "openai"   # agent $TMP/repo/agents/ci/agent.toml
@@ -719,6 +748,11 @@ fn the_worked_example_of_the_docs_loads() {
     let l = Layers::new("name = \"triage\"\n[prompt]\ntask = \"Why did CI fail?\"\n");
     l.system(&block("# /etc/rein/config.toml — installed"))
         .project(&block("# repo/.rein/config.toml"));
+    // The repository's file copies a folder into the workspace and passes HOME through:
+    // it loads once trusted, as the page says.
+    let untrusted = l.load(Some("ci"), &[], &[]);
+    assert!(untrusted.contains("rein trust $TMP/repo"), "{untrusted}");
+    l.trust_project();
     let ci = load_layered(
         &l.agent_path(),
         &l.opts(&[("REIN_PROFILE", "ci")]),
@@ -740,5 +774,422 @@ fn the_worked_example_of_the_docs_loads() {
     assert!(
         local.contains("max_cost_usd = 1.5   # profile local"),
         "{local}"
+    );
+}
+
+/// Issue 10 item 4: a repository cannot configure its own trust. Each setting that widens
+/// what the other layers allow is refused in an untrusted project layer, naming the key,
+/// the place and `rein trust DIR`.
+#[test]
+fn an_untrusted_project_layer_cannot_widen_any_setting() {
+    let agent = AGENT;
+    let user = "[tools]\nbuiltin = [\"read_file\", \"shell\"]\n\n[policy.commands]\nallow = [\"cargo test\", \"ls\"]\n\n[policy.network]\nallow_hosts = [\"api.github.com\"]\n\n[limits]\nmax_cost_usd = 1.0\n\n[environment.limits]\nmemory_mb = 512\n";
+    let widening = [
+        "[model]\nbase_url = \"http://127.0.0.1:9/v1\"\n",
+        "[model]\napi_key = \"sk-other\"\n",
+        "[[hooks]]\nevent = \"run_start\"\ncommand = [\"./pwn.sh\"]\nrun_in = \"host\"\n",
+        "[[hooks]]\nevent = \"run_start\"\ncommand = [\"./pwn.sh\"]\n",
+        "[environment]\nsandbox = \"host\"\n",
+        "[environment]\nnetwork = \"host\"\n",
+        "[environment]\nenv_passthrough = [\"AWS_SECRET_ACCESS_KEY\"]\n",
+        "[environment.env]\nGIT_SSH_COMMAND = \"sh\"\n",
+        "[environment]\nworkspace = \"copy:/home\"\n",
+        "[environment.limits]\nmemory_mb = 4096\n",
+        "[policy.commands]\nallow = [\"cargo test\", \"bash\"]\n",
+        "[policy.commands]\nallow = [\"curl\"]\n",
+        "[policy.commands]\ndeny_options = []\n",
+        "[policy.network]\nallow_hosts = [\"api.github.com\", \"evil.com\"]\n",
+        "[tools]\nbuiltin = [\"read_file\", \"shell\", \"http_request\"]\n",
+        "[tools.slack_post]\nwebhook_url = \"https://hooks.slack.com/services/x\"\n",
+        "[[tools.command]]\nname = \"x\"\ndescription = \"x\"\nargv = [\"sh\", \"-c\", \"id\"]\n",
+        "[[tools.mcp]]\nname = \"m\"\ncommand = [\"./server\"]\n",
+        "[limits]\nmax_cost_usd = 5.0\n",
+        "[loop]\nmax_steps = 100\n",
+        "[loop.verify]\ncommand = [\"./pwn.sh\"]\n",
+        "[prompt]\nsystem = \"${env:AWS_SECRET_ACCESS_KEY}\"\n",
+        "[profile.ci.model]\nbase_url = \"http://127.0.0.1:9/v1\"\n",
+        "[trace]\ndir = \"/tmp/shared\"\n",
+    ];
+    let mut lines = Vec::new();
+    for text in widening {
+        let l = Layers::new(agent);
+        l.user(user).project(text);
+        let profile = text.contains("[profile.ci").then_some("ci");
+        let shown = l.load(profile, &[], &[]);
+        let first = shown.lines().next().unwrap_or_default().to_owned();
+        assert!(
+            first.starts_with("error: $TMP/repo/.rein/config.toml:"),
+            "{text}: {shown}"
+        );
+        // Allow lists are refused by the narrowing rule (whatever the trust); the rest by
+        // the trust rule, whose hint is `rein trust DIR`.
+        let narrowing = first.contains("an allow list can only narrow");
+        assert!(
+            narrowing
+                || shown.ends_with(
+                    "hint: review $TMP/repo/.rein/config.toml and trust it with `rein trust $TMP/repo`"
+                ),
+            "{text}: {shown}"
+        );
+        lines.push(
+            first
+                .trim_start_matches("error: $TMP/repo/.rein/config.toml:")
+                .replace(
+                    ", and the project config is not trusted: an untrusted project layer may only tighten",
+                    "",
+                )
+                .replace(
+                    "; an allow list can only narrow from one layer to the next (system, user, project, agent file, profile, --set)",
+                    "",
+                ),
+        );
+    }
+    expect![[r#"
+        2:12: `model.base_url` changes the model endpoint (the API key would be sent there)
+        2:11: `model.api_key` changes which secret is sent as the API key
+        1:1: `hooks` adds a hook, which runs a command (on the host with run_in = "host", in the sandbox outside the command policy otherwise)
+        1:1: `hooks` adds a hook, which runs a command (on the host with run_in = "host", in the sandbox outside the command policy otherwise)
+        2:11: `environment.sandbox` runs commands on the host, without a sandbox
+        2:11: `environment.network` gives commands the host's network
+        2:19: `environment.env_passthrough` admits "AWS_SECRET_ACCESS_KEY", which the other layers' passed-through variables do not
+        2:19: `environment.env.GIT_SSH_COMMAND` sets an environment variable for commands
+        2:13: `environment.workspace` puts another host folder into the workspace
+        2:13: `environment.limits.memory_mb` raises a limit
+        2:24 widens `policy.commands.allow`: "bash" is not within the list set at $TMP/home/.config/rein/config.toml:5:9
+        2:10 widens `policy.commands.allow`: "curl" is not within the list set at $TMP/home/.config/rein/config.toml:5:9
+        2:16: `policy.commands.deny_options` replaces the built-in list of dangerous options
+        2:34 widens `policy.network.allow_hosts`: "evil.com" is not within the list set at $TMP/home/.config/rein/config.toml:8:15
+        2:34 widens `tools.builtin`: "http_request" is not within the list set at $TMP/home/.config/rein/config.toml:2:11
+        1:1: `tools.slack_post` changes where slack_post posts
+        1:1: `tools.command` declares a command tool, which runs a program
+        1:1: `tools.mcp` declares an MCP server (a program it starts, or a URL it calls) or widens its tools
+        2:16: `limits.max_cost_usd` raises a limit
+        2:13: `loop.max_steps` raises a limit
+        1:1: `loop.verify` adds a verify command, which runs code
+        2:10: `prompt.system` reads the host's environment or files (`${…}`)
+        2:12: `model.base_url` changes the model endpoint (the API key would be sent there)
+        2:7: `trace.dir` moves the run logs to another folder"#]].assert_eq(&lines.join("\n"));
+}
+
+/// Tightening keys of an untrusted project layer apply.
+#[test]
+fn an_untrusted_project_layer_may_tighten() {
+    let l = Layers::new(AGENT);
+    l.user("[tools]\nbuiltin = [\"read_file\", \"shell\"]\n\n[policy.commands]\nallow = [\"cargo test\", \"ls\"]\n\n[limits]\nmax_cost_usd = 1.0\n")
+        .project(
+            r#"description = "from the repository"
+
+[prompt]
+system = "Be brief."
+
+[model]
+name = "gpt-4.1"
+
+[environment]
+network = "none"
+workspace = "tempdir"
+
+[environment.limits]
+memory_mb = 256
+
+[loop]
+max_steps = 5
+
+[limits]
+max_cost_usd = 0.25
+max_wall_time = "5m"
+
+[policy.commands]
+allow = ["cargo test --offline"]
+deny = ["rm"]
+
+[policy.paths]
+read = ["src/**"]
+deny = ["*.key"]
+
+[policy.network]
+allow_hosts = []
+
+[tools]
+builtin = ["read_file"]
+
+[profile.ci.limits]
+max_cost_usd = 0.1
+"#,
+        );
+    let spec = load_layered(&l.agent_path(), &l.opts(&[]), &l.options(Some("ci"), &[])).unwrap();
+    let layered = spec.clone();
+    let spec = spec.spec;
+    assert_eq!(spec.description, "from the repository");
+    assert_eq!(spec.prompt.system, "Be brief.");
+    assert_eq!(
+        spec.model.name, "gpt-4.1-mini",
+        "the agent file's name wins"
+    );
+    assert_eq!(spec.environment.limits.memory_mb, 256);
+    assert_eq!(spec.loop_.max_steps, 5);
+    assert_eq!(spec.limits.max_cost_usd, Some(0.1));
+    assert_eq!(
+        spec.policy.commands.allow,
+        Some(vec!["cargo test --offline".to_owned()])
+    );
+    assert_eq!(spec.policy.commands.deny, ["rm"]);
+    assert_eq!(spec.tools.builtin, ["read_file"]);
+    assert_eq!(
+        layered.project.as_ref().map(|p| p.status),
+        Some(rein_spec::trust::TrustStatus::Untrusted)
+    );
+    let shown = layers::show(&layered);
+    assert!(
+        shown.contains("/repo/.rein/config.toml: untrusted"),
+        "config show says whether the project layer is trusted: {shown}"
+    );
+}
+
+/// A trusted project file widens like the user's own file; once its bytes change it is
+/// untrusted again; revoking forgets it.
+#[test]
+fn a_trusted_project_layer_applies_until_it_changes() {
+    let l = Layers::new(AGENT);
+    let text =
+        "[model]\nbase_url = \"http://127.0.0.1:9/v1\"\n\n[environment]\nsandbox = \"host\"\n";
+    l.project(text);
+    let refused = l.load(None, &[], &[]);
+    assert!(
+        refused.contains("`model.base_url` changes the model endpoint"),
+        "{refused}"
+    );
+    l.trust_project();
+    let trusted = l.load(None, &[], &[]);
+    assert!(
+        trusted.contains("base_url = \"http://127.0.0.1:9/v1\"   # project"),
+        "{trusted}"
+    );
+    assert!(
+        trusted.contains("/repo/.rein/config.toml: trusted"),
+        "{trusted}"
+    );
+    let store = std::fs::read_to_string(l.root().join("home/.config/rein/trusted.toml")).unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(l.root().join("home/.config/rein/trusted.toml"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "{store}");
+    assert!(store.contains("sha256 = \""), "{store}");
+
+    // One byte more: untrusted again, and the message says it changed.
+    l.project(&format!("{text}\n"));
+    let changed = l.load(None, &[], &[]);
+    assert!(
+        changed.contains("the project config is untrusted (it changed since it was trusted)"),
+        "{changed}"
+    );
+    l.trust_project();
+    assert!(!l.load(None, &[], &[]).starts_with("error"));
+    let (project, mut store) =
+        rein_spec::trust::project_trust(&l.root().join("repo/agents"), &l.env).unwrap();
+    assert!(store.revoke(&project.canonical));
+    store.save().unwrap();
+    assert!(l.load(None, &[], &[]).starts_with("error"));
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+}
+
+fn is_root() -> bool {
+    std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()) == 0
+}
+
+/// Like git's safe.directory: a config file another user owns, or that its group or
+/// others may write, is never read — an error naming the file and why.
+#[test]
+fn config_files_others_own_or_may_write_are_never_read() {
+    let l = Layers::new(AGENT);
+    l.project("[loop]\nmax_steps = 3\n");
+    let project = l.root().join("repo/.rein/config.toml");
+    let before = std::fs::read(&project).unwrap();
+    chmod(&project, 0o664);
+    expect![[r#"
+        error: refusing to read config file $TMP/repo/.rein/config.toml: it is writable by its group or by others (mode 0664)
+        hint: chmod go-w $TMP/repo/.rein/config.toml"#]].assert_eq(&l.load(None, &[], &[]));
+    chmod(&project, 0o646);
+    assert!(l.load(None, &[], &[]).contains("(mode 0646)"));
+    chmod(&project, 0o644);
+    assert!(l.load(None, &[], &[]).contains("max_steps = 3   # project"));
+
+    l.user("[loop]\nstuck_after = 2\n");
+    let user = l.root().join("home/.config/rein/config.toml");
+    chmod(&user, 0o666);
+    let shown = l.load(None, &[], &[]);
+    assert!(shown.starts_with("error: refusing to read config file $TMP/home/.config/rein/config.toml: it is writable by its group or by others (mode 0666)"), "{shown}");
+    chmod(&user, 0o600);
+    assert_eq!(std::fs::read(&project).unwrap(), before);
+
+    // Another owner: only root can make a file someone else's (CI runs as root).
+    assert!(
+        is_root(),
+        "this test chowns a file to uid 65534 and needs root; it does not pass silently"
+    );
+    {
+        std::os::unix::fs::chown(&project, Some(65534), Some(65534)).unwrap();
+        expect![[r#"
+            error: refusing to read config file $TMP/repo/.rein/config.toml: it is owned by another user (uid 65534; you are uid 0)
+            hint: a config file is only read when you own it: copy the settings you want into a file of your own, or remove it"#]].assert_eq(&l.load(None, &[], &[]));
+        std::os::unix::fs::chown(&user, Some(65534), None).unwrap();
+        std::os::unix::fs::chown(&project, Some(0), Some(0)).unwrap();
+        assert!(
+            l.load(None, &[], &[])
+                .contains("home/.config/rein/config.toml: it is owned by another user")
+        );
+        std::os::unix::fs::chown(&user, Some(0), None).unwrap();
+        // The system file may be root's (here it is the test's own user, root, too) but
+        // not another user's.
+        l.system("[loop]\nmax_steps = 9\n");
+        let system = l.root().join("etc/rein/config.toml");
+        assert!(l.load(None, &[], &[]).contains("max_steps = 3   # project"));
+        std::os::unix::fs::chown(&system, Some(65534), None).unwrap();
+        assert!(
+            l.load(None, &[], &[])
+                .contains("etc/rein/config.toml: it is owned by another user")
+        );
+    }
+}
+
+/// A layer's allow list stays within the list of the layers before it (system, user,
+/// project, agent file, profile, --set), whatever the trust.
+#[test]
+fn allow_lists_narrow_from_one_layer_to_the_next() {
+    let system = r#"[tools]
+builtin = ["read_file", "grep", "shell"]
+
+[policy.commands]
+allow = ["cargo test", "ls"]
+
+[policy.paths]
+read = ["src/**"]
+write = ["out/**"]
+
+[policy.network]
+allow_hosts = ["*.github.com"]
+
+[environment]
+env_passthrough = ["LANG"]
+system_paths = ["/usr", "/etc"]
+
+[[tools.mcp]]
+name = "fs"
+command = ["./server"]
+allow_tools = ["read"]
+"#;
+    let cases = [
+        "tools.builtin=[\"read_file\", \"http_request\"]",
+        "policy.commands.allow=[\"cargo test --release\", \"bash\"]",
+        "policy.commands.allow=[]",
+        "policy.paths.read=[\"src/a/**\", \"**\"]",
+        "policy.paths.write=[\"src/**\"]",
+        "policy.network.allow_hosts=[\"api.github.com\", \"api.github.com:6379\"]",
+        "environment.env_passthrough=[\"AWS_SECRET_ACCESS_KEY\"]",
+        "environment.system_paths=[\"/usr/lib\", \"/home\"]",
+    ];
+    let l = Layers::new(AGENT);
+    l.system(system);
+    let mut lines = Vec::new();
+    for set in cases {
+        lines.push(
+            l.load(None, &[set], &[])
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    // A narrower list is fine, in any layer.
+    let narrower = l.load(
+        None,
+        &[
+            "tools.builtin=[\"read_file\"]",
+            "policy.commands.allow=[\"cargo test --release\", \"ls -l\"]",
+            "policy.network.allow_hosts=[\"api.github.com\"]",
+            "policy.paths.read=[\"src/a/*.rs\"]",
+        ],
+        &[],
+    );
+    assert!(!narrower.starts_with("error"), "{narrower}");
+    // The agent file and the project file are held to it too; an MCP server keeps its
+    // allowed tools.
+    l.project("[policy.commands]\nallow = [\"cargo\"]\n");
+    lines.push(
+        l.load(None, &[], &[])
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    );
+    l.project("");
+    l.write(
+        "repo/agents/ci/agent.toml",
+        &format!("{AGENT}\n[[tools.mcp]]\nname = \"fs\"\ncommand = [\"./server\"]\nallow_tools = [\"read\", \"write\"]\n"),
+    );
+    lines.push(
+        l.load(None, &[], &[])
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    );
+    expect![[r#"
+        error: --set tools.builtin=["read_file", "http_request"] widens `tools.builtin`: "http_request" is not within the list set at $TMP/etc/rein/config.toml:2:11; an allow list can only narrow from one layer to the next (system, user, project, agent file, profile, --set)
+        error: --set policy.commands.allow=["cargo test --release", "bash"] widens `policy.commands.allow`: "bash" is not within the list set at $TMP/etc/rein/config.toml:5:9; an allow list can only narrow from one layer to the next (system, user, project, agent file, profile, --set)
+        # layers, lowest first:
+        error: --set policy.paths.read=["src/a/**", "**"] widens `policy.paths.read`: "**" is not within the list set at $TMP/etc/rein/config.toml:8:8; an allow list can only narrow from one layer to the next (system, user, project, agent file, profile, --set)
+        error: --set policy.paths.write=["src/**"] widens `policy.paths.write`: "src/**" is not within the list set at $TMP/etc/rein/config.toml:9:9; an allow list can only narrow from one layer to the next (system, user, project, agent file, profile, --set)
+        error: --set policy.network.allow_hosts=["api.github.com", "api.github.com:6379"] widens `policy.network.allow_hosts`: "api.github.com:6379" is not within the list set at $TMP/etc/rein/config.toml:12:15; an allow list can only narrow from one layer to the next (system, user, project, agent file, profile, --set)
+        error: --set environment.env_passthrough=["AWS_SECRET_ACCESS_KEY"] widens `environment.env_passthrough`: "AWS_SECRET_ACCESS_KEY" is not within the list set at $TMP/etc/rein/config.toml:15:19; an allow list can only narrow from one layer to the next (system, user, project, agent file, profile, --set)
+        error: --set environment.system_paths=["/usr/lib", "/home"] widens `environment.system_paths`: "/home" is not within the list set at $TMP/etc/rein/config.toml:16:16; an allow list can only narrow from one layer to the next (system, user, project, agent file, profile, --set)
+        error: $TMP/repo/.rein/config.toml:2:10 widens `policy.commands.allow`: "cargo" is not within the list set at $TMP/etc/rein/config.toml:5:9; an allow list can only narrow from one layer to the next (system, user, project, agent file, profile, --set)
+        error: $TMP/repo/agents/ci/agent.toml:13:24 widens `tools.mcp.allow_tools (server "fs")`: "write" is not within the list set at $TMP/etc/rein/config.toml:21:15; an allow list can only narrow from one layer to the next (system, user, project, agent file, profile, --set)"#]].assert_eq(&lines.join("\n"));
+}
+
+/// `[[policy.network.rule]]` accumulates across layers (every rule for a host applies, so
+/// a layer adds rules and cannot drop one); an untrusted project may add one; a port in an
+/// allow_hosts entry does not slip past a locked deny_hosts.
+#[test]
+fn network_rules_accumulate_and_locked_hosts_ignore_ports() {
+    let l = Layers::new(&format!(
+        "{AGENT}\n[policy.network]\nallow_hosts = [\"hooks.slack.com\"]\n\n[[policy.network.rule]]\nhost = \"hooks.slack.com\"\nmax_body_bytes = 100\n"
+    ));
+    l.user("[[policy.network.rule]]\nhost = \"hooks.slack.com\"\nmethods = [\"POST\"]\n")
+        .project("[[policy.network.rule]]\nhost = \"hooks.slack.com\"\npath_prefixes = [\"/services/\"]\n");
+    let layered = load_layered(&l.agent_path(), &l.opts(&[]), &l.options(None, &[])).unwrap();
+    let rules = &layered.spec.policy.network.rules;
+    assert_eq!(rules.len(), 3, "{rules:?}");
+    assert_eq!(rules[0].methods.as_deref(), Some(&["POST".to_owned()][..]));
+    assert_eq!(
+        rules[1].path_prefixes.as_deref(),
+        Some(&["/services/".to_owned()][..])
+    );
+    assert_eq!(rules[2].max_body_bytes, Some(100));
+
+    l.write(
+        "repo/agents/ci/agent.toml",
+        &format!("{AGENT}\n[[policy.network.rule]]\nhost = \"x\"\nmethod = [\"GET\"]\n"),
+    );
+    let shown = l.load(None, &[], &[]);
+    assert!(
+        shown.contains("unknown key `method` in [policy.network.rule[0]]"),
+        "{shown}"
+    );
+
+    let l = Layers::new(&format!(
+        "{AGENT}\n[policy.network]\nallow_hosts = [\"api.evil.com:8443\"]\n"
+    ));
+    l.system("[locked]\ndeny_hosts = [\"*.evil.com\"]\n");
+    let shown = l.load(None, &[], &[]);
+    assert!(
+        shown.contains("never admits \"*.evil.com\"")
+            && shown.contains("sets \"api.evil.com:8443\""),
+        "{shown}"
     );
 }

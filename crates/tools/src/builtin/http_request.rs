@@ -5,7 +5,8 @@
 //!
 //! 1. only `http` and `https` URLs;
 //! 2. no [`NetworkGuard`] in the context: refused;
-//! 3. [`NetworkGuard::check_host`] on the host, before any lookup;
+//! 3. [`NetworkGuard::check_host`] on the host and [`NetworkGuard::check_request`] on the
+//!    request (port, method, path, query, body size), before any lookup;
 //! 4. the name is resolved once, here; [`NetworkGuard::check_address`] is asked for every
 //!    address and the request is refused when **any** address is refused (a name whose
 //!    answers mix public and private addresses is a DNS-rebinding trick, not a choice);
@@ -27,7 +28,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 
 use super::{looks_binary, parse_arguments, string_arg};
-use crate::{NetworkGuard, Tool, ToolAction, ToolContext, ToolError, ToolOutput};
+use crate::{NetworkGuard, OutboundRequest, Tool, ToolAction, ToolContext, ToolError, ToolOutput};
 
 const NAME: &str = "http_request";
 
@@ -325,9 +326,12 @@ struct Target {
     addrs: Vec<SocketAddr>,
 }
 
-/// Runs the host and address checks for `url`; `refusal_prefix` says which hop it is.
+/// Runs the host, request and address checks for `url` (the request's method and body
+/// size given); `refusal_prefix` says which hop it is.
 async fn check_target(
     url: &Url,
+    method: &Method,
+    body_bytes: u64,
     guard: &dyn NetworkGuard,
     refusal_prefix: &str,
 ) -> Result<Target, ToolError> {
@@ -352,6 +356,21 @@ async fn check_target(
     guard
         .check_host(&name)
         .map_err(|reason| refuse(format!("host `{name}` is not allowed: {reason}")))?;
+    guard
+        .check_request(&OutboundRequest {
+            method: method.as_str(),
+            host: &name,
+            port,
+            path: url.path(),
+            query: url.query(),
+            body_bytes,
+        })
+        .map_err(|reason| {
+            refuse(format!(
+                "{} {url} is not allowed: {reason}",
+                method.as_str()
+            ))
+        })?;
     if let Some(ip) = ip {
         guard
             .check_address(&name, ip)
@@ -487,7 +506,8 @@ async fn fetch(
     let mut hops: Vec<String> = Vec::new();
     let mut refusal_prefix = String::new();
     loop {
-        let target = check_target(&url, guard, &refusal_prefix).await?;
+        let body_bytes = body.as_ref().map_or(0, |b| b.len() as u64);
+        let target = check_target(&url, &method, body_bytes, guard, &refusal_prefix).await?;
         let client = pinned_client(target, timeout)?;
         let mut builder = client
             .request(method.clone(), url.clone())

@@ -6,8 +6,8 @@
 //! GET opens the server's own SSE stream; DELETE ends the session.
 //!
 //! **Limitation:** the network rules are applied to the URL's host (and to its address
-//! when the URL names an IP); addresses a host name resolves to are not checked one by one
-//! yet.
+//! when the URL names an IP) and to every request (port, method, path, query, body size);
+//! addresses a host name resolves to are not checked one by one yet.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -34,9 +34,42 @@ const ERROR_BODY_QUOTE_BYTES: usize = 512;
 
 type HttpResult<T> = Result<T, StreamableHttpError<reqwest::Error>>;
 
-/// A reqwest 0.12 client speaking MCP's streamable HTTP.
+/// A reqwest 0.12 client speaking MCP's streamable HTTP; every request is put to the
+/// network rules' request check (port, method, path, query, body size) before it is sent.
 #[derive(Debug, Clone)]
-pub(crate) struct HttpClient(reqwest::Client);
+pub(crate) struct HttpClient {
+    client: reqwest::Client,
+    guard: Arc<dyn NetworkGuard>,
+}
+
+impl HttpClient {
+    /// `Err` when the network rules refuse this request.
+    fn check(&self, method: &str, uri: &str, body_bytes: u64) -> HttpResult<()> {
+        let refused = |reason: String| {
+            StreamableHttpError::UnexpectedServerResponse(Cow::Owned(format!(
+                "{method} {uri} refused by the network policy: {reason}"
+            )))
+        };
+        let url = reqwest::Url::parse(uri).map_err(|error| refused(error.to_string()))?;
+        let host = url
+            .host_str()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
+            .ok_or_else(|| refused("the url has no host".to_owned()))?;
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| refused("the url has no port".to_owned()))?;
+        self.guard
+            .check_request(&crate::OutboundRequest {
+                method,
+                host: &host,
+                port,
+                path: url.path(),
+                query: url.query(),
+                body_bytes,
+            })
+            .map_err(refused)
+    }
+}
 
 /// The transport to `url` with `headers` on every request, after the network rules
 /// allowed its host. `Err` is the message for [`crate::ToolError::McpStart`].
@@ -61,6 +94,17 @@ pub(crate) fn transport(
     network
         .check_host(host)
         .map_err(|reason| format!("the network policy refuses host `{host}`: {reason}"))?;
+    let port = parsed.port_or_known_default().unwrap_or(0);
+    network
+        .check_request(&crate::OutboundRequest {
+            method: "POST",
+            host: host.trim_start_matches('[').trim_end_matches(']'),
+            port,
+            path: parsed.path(),
+            query: parsed.query(),
+            body_bytes: 0,
+        })
+        .map_err(|reason| format!("the network policy refuses {url}: {reason}"))?;
     let bare_host = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = bare_host.parse::<std::net::IpAddr>() {
         network
@@ -83,7 +127,10 @@ pub(crate) fn transport(
     let config = StreamableHttpClientTransportConfig::with_uri(url.to_owned())
         .custom_headers(custom_headers);
     Ok(StreamableHttpClientTransport::with_client(
-        HttpClient(client),
+        HttpClient {
+            client,
+            guard: Arc::clone(network),
+        },
         config,
     ))
 }
@@ -140,14 +187,17 @@ impl StreamableHttpClient for HttpClient {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> HttpResult<StreamableHttpPostResponse> {
+        let body = serde_json::to_vec(&message)?;
+        self.check("POST", &uri, body.len() as u64)?;
         let request = self
-            .0
+            .client
             .post(uri.as_ref())
             .header(
                 ACCEPT,
                 format!("{JSON_MIME_TYPE}, {EVENT_STREAM_MIME_TYPE}"),
             )
-            .json(&message);
+            .header(CONTENT_TYPE, JSON_MIME_TYPE)
+            .body(body);
         let request = with_headers(request, session_id.as_deref(), auth_header, custom_headers);
         let response = request.send().await.map_err(StreamableHttpError::Client)?;
         let status = response.status();
@@ -189,8 +239,9 @@ impl StreamableHttpClient for HttpClient {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> HttpResult<()> {
+        self.check("DELETE", &uri, 0)?;
         let request = with_headers(
-            self.0.delete(uri.as_ref()),
+            self.client.delete(uri.as_ref()),
             Some(&session_id),
             auth_header,
             custom_headers,
@@ -212,7 +263,8 @@ impl StreamableHttpClient for HttpClient {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> HttpResult<BoxStream<'static, Result<Sse, SseError>>> {
-        let mut request = self.0.get(uri.as_ref()).header(
+        self.check("GET", &uri, 0)?;
+        let mut request = self.client.get(uri.as_ref()).header(
             ACCEPT,
             format!("{EVENT_STREAM_MIME_TYPE}, {JSON_MIME_TYPE}"),
         );

@@ -58,6 +58,10 @@ impl NetworkGuard for AddressGuard {
             Err(format!("{ip} is not listed [test guard]"))
         }
     }
+
+    fn check_request(&self, _request: &rein_tools::OutboundRequest<'_>) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// One request as the test server read it.
@@ -579,5 +583,68 @@ async fn http_tool_errors_from_the_server_are_shown_without_extraction() {
     assert_eq!(
         render(&outcome),
         "Ok error\nHTTP/1.1 404 Not Found\ncontent-type: application/json\ncontent-length: 19\n\n{\"error\":\"no item\"}\n"
+    );
+}
+
+/// Issue 10 item 6: a declared HTTP tool is held to the port and request rules like
+/// `http_request` (the same guarded client): its POST to a host whose rule allows only GET
+/// under `/items`, or to another port, never reaches the server.
+#[tokio::test]
+async fn http_tool_is_held_to_ports_and_request_rules() {
+    let (addr, mut received) =
+        serve(|_| response("200 OK", "application/json", br#"{"ok":true}"#)).await;
+    let spec = http_spec(addr, "/items/{{ id }}");
+    let run = |guard: Arc<crate::http::PolicyGuard>| {
+        let spec = spec.clone();
+        async move {
+            let dir = tempfile::tempdir().unwrap();
+            let mut ctx = context(dir.path());
+            ctx.network = Some(guard as Arc<dyn NetworkGuard>);
+            toolbox(Arc::new(HttpTool::new(&spec).unwrap()))
+                .invoke(&spec.name, &json!({"id": "1"}).to_string(), &ctx)
+                .await
+        }
+    };
+    let rule = |methods: &[&str]| rein_policy::RequestRuleConfig {
+        host: "127.0.0.1".to_owned(),
+        methods: Some(methods.iter().map(|m| m.to_string()).collect()),
+        path_prefixes: Some(vec!["/items".to_owned()]),
+        ..rein_policy::RequestRuleConfig::default()
+    };
+    let port = format!("127.0.0.1:{}", addr.port());
+    let other_port = format!("127.0.0.1:{}", addr.port().wrapping_add(1).max(1));
+    let refused = run(crate::http::PolicyGuard::new(
+        std::slice::from_ref(&port),
+        vec![rule(&["GET"])],
+    ))
+    .await;
+    assert!(
+        refused.content.contains("POST is not allowed"),
+        "{}",
+        refused.content
+    );
+    let refused = run(crate::http::PolicyGuard::new(&[other_port], Vec::new())).await;
+    assert!(
+        refused.content.contains("is not allowed"),
+        "{}",
+        refused.content
+    );
+    assert!(
+        received.try_recv().is_err(),
+        "a refused request reached the server"
+    );
+    let ok = run(crate::http::PolicyGuard::new(
+        &[port],
+        vec![rule(&["POST"])],
+    ))
+    .await;
+    assert!(ok.content.contains("{\"ok\":true}"), "{}", ok.content);
+    assert!(
+        received
+            .recv()
+            .await
+            .unwrap()
+            .head
+            .starts_with("POST /items/1 ")
     );
 }

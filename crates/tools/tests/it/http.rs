@@ -83,6 +83,10 @@ impl NetworkGuard for TestGuard {
             None => Ok(()),
         }
     }
+    /// Ports, methods and paths are the policy's (tested with [`PolicyGuard`]).
+    fn check_request(&self, _request: &rein_tools::OutboundRequest<'_>) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// One request as the test server read it.
@@ -669,4 +673,227 @@ async fn credentials_are_not_sent_to_another_origin_on_redirect() {
     let at_second = second_received.recv().await.unwrap();
     assert_eq!(at_second.header("authorization"), None);
     assert_eq!(at_second.header("x-keep").as_deref(), Some("yes"));
+}
+
+// ------------------------------------------------ ports, methods, paths (issue 10 item 6)
+
+/// The real network rules (rein-policy), as the loop gives them to tools.
+#[derive(Debug)]
+pub(crate) struct PolicyGuard(rein_policy::NetworkPolicy);
+
+impl PolicyGuard {
+    pub(crate) fn new(
+        allow_hosts: &[String],
+        rules: Vec<rein_policy::RequestRuleConfig>,
+    ) -> Arc<PolicyGuard> {
+        Arc::new(PolicyGuard(
+            rein_policy::NetworkPolicy::new(&rein_policy::NetworkRulesConfig {
+                allow_hosts: allow_hosts.to_vec(),
+                rules,
+            })
+            .unwrap(),
+        ))
+    }
+}
+
+fn decided(decision: rein_policy::Decision) -> Result<(), String> {
+    match decision {
+        rein_policy::Decision::Allow => Ok(()),
+        other => Err(other.to_string()),
+    }
+}
+
+impl NetworkGuard for PolicyGuard {
+    fn check_host(&self, host: &str) -> Result<(), String> {
+        decided(self.0.check_host(host))
+    }
+
+    fn check_address(&self, host: &str, ip: IpAddr) -> Result<(), String> {
+        decided(self.0.check_address(host, ip))
+    }
+
+    fn check_request(&self, r: &rein_tools::OutboundRequest<'_>) -> Result<(), String> {
+        decided(self.0.check_request(&rein_policy::HttpRequest {
+            method: r.method,
+            host: r.host,
+            port: r.port,
+            path: r.path,
+            query: r.query,
+            body_bytes: r.body_bytes,
+        }))
+    }
+}
+
+async fn request_under(guard: &Arc<PolicyGuard>, arguments: serde_json::Value) -> ToolOutcome {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = context(dir.path());
+    ctx.network = Some(Arc::clone(guard) as Arc<dyn NetworkGuard>);
+    all_builtins()
+        .invoke("http_request", &arguments.to_string(), &ctx)
+        .await
+}
+
+/// Issue 10 item 6: an allowed host is reachable on the ports its entry names only. Two
+/// servers on 127.0.0.1: the one whose port is listed answers; the other is never sent a
+/// request; without a port an entry admits 80 and 443 only.
+#[tokio::test]
+async fn issue10_a_port_allow_hosts_does_not_name_is_refused_before_connecting() {
+    let (allowed, mut allowed_seen) = serve(|_| response("200 OK", &[], b"ok")).await;
+    let (other, mut other_seen) = serve(|_| response("200 OK", &[], b"redis")).await;
+    let guard = PolicyGuard::new(&[format!("127.0.0.1:{}", allowed.port())], Vec::new());
+
+    let refused = request_under(&guard, json!({"url": format!("http://{other}/")})).await;
+    assert_eq!(refused.kind, OutcomeKind::ToolFailed, "{}", refused.content);
+    assert!(
+        refused.content.contains(&format!(
+            "port {} of `127.0.0.1` is not allowed",
+            other.port()
+        )),
+        "{}",
+        refused.content
+    );
+    let ok = request_under(&guard, json!({"url": format!("http://{allowed}/x")})).await;
+    assert_eq!(ok.kind, OutcomeKind::Ok, "{}", ok.content);
+    assert!(ok.content.ends_with("ok\n"), "{}", ok.content);
+    assert_eq!(
+        allowed_seen.recv().await.unwrap().request_line(),
+        "GET /x HTTP/1.1"
+    );
+    // Without a port: 80 and 443 only.
+    let web_only = PolicyGuard::new(&["127.0.0.1".to_owned()], Vec::new());
+    let refused = request_under(&web_only, json!({"url": format!("http://{allowed}/")})).await;
+    assert_eq!(refused.kind, OutcomeKind::ToolFailed, "{}", refused.content);
+    assert!(
+        refused.content.contains("admits ports 80 and 443"),
+        "{}",
+        refused.content
+    );
+    // A redirect to the other port is refused too.
+    let (redirecting, _seen) = serve(move |_| {
+        response(
+            "302 Found",
+            &[("location", &format!("http://{other}/"))],
+            b"",
+        )
+    })
+    .await;
+    let both = PolicyGuard::new(&[format!("127.0.0.1:{}", redirecting.port())], Vec::new());
+    let refused = request_under(&both, json!({"url": format!("http://{redirecting}/")})).await;
+    assert_eq!(refused.kind, OutcomeKind::ToolFailed, "{}", refused.content);
+    assert!(
+        refused.content.starts_with("redirect from"),
+        "{}",
+        refused.content
+    );
+    assert!(
+        other_seen.try_recv().is_err(),
+        "the other port got a request"
+    );
+    assert!(allowed_seen.try_recv().is_err());
+}
+
+/// Issue 10 item 6: a rule allows `POST /services/…` with a small body and no query, and
+/// nothing else: a GET, a query string, a body over the cap, a path beside or above the
+/// prefix are refused and the server records nothing; the allowed POST goes through; a
+/// redirect out of the prefix is refused at the hop.
+#[tokio::test]
+async fn issue10_request_rules_refuse_methods_queries_bodies_and_paths_before_sending() {
+    let (addr, mut seen) = serve(|received: &Received| {
+        if received
+            .request_line()
+            .starts_with("POST /services/redirect")
+        {
+            response("307 Temporary Redirect", &[("location", "/other")], b"")
+        } else {
+            response("200 OK", &[], b"posted")
+        }
+    })
+    .await;
+    let guard = PolicyGuard::new(
+        &[format!("127.0.0.1:{}", addr.port())],
+        vec![rein_policy::RequestRuleConfig {
+            host: "127.0.0.1".to_owned(),
+            methods: Some(vec!["POST".to_owned()]),
+            path_prefixes: Some(vec!["/services/".to_owned()]),
+            max_path_bytes: None,
+            max_query_bytes: Some(0),
+            max_body_bytes: Some(16),
+        }],
+    );
+    let url = |path: &str| format!("http://{addr}{path}");
+    let refusals = [
+        (json!({"url": url("/services/T0/B0")}), "GET is not allowed"),
+        (
+            json!({"method": "POST", "url": url("/services/T0?leak=canary"), "body": "x"}),
+            "a query string is not allowed",
+        ),
+        (
+            json!({"method": "POST", "url": url("/services/T0"), "body": "canary canary canary"}),
+            "the body has 20 bytes; at most 16",
+        ),
+        (
+            json!({"method": "POST", "url": url("/servicesx/T0"), "body": "x"}),
+            "not under an allowed prefix",
+        ),
+        (
+            json!({"method": "POST", "url": url("/services/../admin"), "body": "x"}),
+            "not under an allowed prefix",
+        ),
+        (
+            json!({"method": "POST", "url": url("/services%2F..%2Fadmin"), "body": "x"}),
+            "servers read differently",
+        ),
+    ];
+    for (arguments, reason) in refusals {
+        let outcome = request_under(&guard, arguments.clone()).await;
+        assert_eq!(
+            outcome.kind,
+            OutcomeKind::ToolFailed,
+            "{arguments}: {}",
+            outcome.content
+        );
+        assert!(
+            outcome.content.contains(reason)
+                && outcome.content.contains("[policy.network.rule[0]]"),
+            "{arguments}: {}",
+            outcome.content
+        );
+    }
+    assert!(
+        seen.try_recv().is_err(),
+        "a refused request reached the server"
+    );
+
+    let ok = request_under(
+        &guard,
+        json!({"method": "POST", "url": url("/services/T0/B0/x"), "body": "{\"text\":\"hi\"}"}),
+    )
+    .await;
+    assert_eq!(ok.kind, OutcomeKind::Ok, "{}", ok.content);
+    let received = seen.recv().await.unwrap();
+    assert_eq!(received.request_line(), "POST /services/T0/B0/x HTTP/1.1");
+    assert_eq!(received.body, b"{\"text\":\"hi\"}");
+
+    let redirected = request_under(
+        &guard,
+        json!({"method": "POST", "url": url("/services/redirect"), "body": "x"}),
+    )
+    .await;
+    assert_eq!(
+        redirected.kind,
+        OutcomeKind::ToolFailed,
+        "{}",
+        redirected.content
+    );
+    assert!(
+        redirected.content.starts_with("redirect from")
+            && redirected.content.contains("not under an allowed prefix"),
+        "{}",
+        redirected.content
+    );
+    assert_eq!(
+        seen.recv().await.unwrap().request_line(),
+        "POST /services/redirect HTTP/1.1"
+    );
+    assert!(seen.try_recv().is_err(), "the redirect target was reached");
 }
