@@ -163,6 +163,7 @@ pub fn doctor(args: DoctorArgs) -> Result<i32, CliError> {
         None => SandboxPolicy {
             workspace: stand_in.root().to_path_buf(),
             read_only_paths: rein_sandbox::default_read_only_paths(),
+            overlays: Vec::new(),
             network: NetworkMode::None,
             limits: ResourceLimits::default(),
         },

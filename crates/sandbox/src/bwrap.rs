@@ -7,8 +7,11 @@
 //! - a new root on a tmpfs holding read-only binds of the existing
 //!   [`SandboxPolicy::read_only_paths`] (a symlink such as `/bin -> usr/bin` is recreated
 //!   with `--symlink`), sensitive files under them masked with `/dev/null` ([`MASKED_PATHS`]),
-//!   a private `/tmp`, a fresh `/proc`, a minimal `/dev`, and the workspace bound read-write
-//!   at its own path;
+//!   a private `/tmp`, a fresh `/proc`, a minimal `/dev`, the workspace bound read-write
+//!   at its own path, and the policy's overlays on top of it (`crate::overlay`: protected
+//!   git files and folders `--ro-bind`, git folders pinned with `--bind` onto themselves,
+//!   hidden folders as `--tmpfs` + `--remount-ro`, hidden files under an empty read-only
+//!   file the sandbox keeps for its lifetime);
 //! - `--clearenv` plus `--setenv` for each variable of the request; `bwrap` itself starts
 //!   with an empty environment, so not even its own `/proc/1/environ` shows the harness's;
 //! - rlimits of [`ResourceLimits`] set on the `bwrap` child before it execs (inherited by
@@ -66,6 +69,8 @@ pub struct BwrapSandbox {
     pids_cgroup_parent: Option<PathBuf>,
     /// The seccomp filters as raw `struct sock_filter` arrays, as bwrap reads them.
     seccomp_programs: Vec<Vec<u8>>,
+    /// The empty file hidden files are shown as (while the sandbox lives).
+    _empty_file: Option<tempfile::TempPath>,
 }
 
 impl BwrapSandbox {
@@ -82,7 +87,8 @@ impl BwrapSandbox {
         if !workspace.is_dir() {
             return Err(SandboxError::SourceNotDirectory { path: workspace });
         }
-        let filesystem_args = filesystem_args(&policy.read_only_paths, &workspace)?;
+        let mut filesystem_args = filesystem_args(&policy.read_only_paths, &workspace)?;
+        let empty_file = overlay_args(&policy.overlays, &mut filesystem_args)?;
         let pids_cgroup_parent = if is_root() {
             Some(find_pids_cgroup_parent().ok_or_else(|| SandboxError::BackendUnavailable {
                 backend: BACKEND,
@@ -103,6 +109,7 @@ impl BwrapSandbox {
             .collect();
         Ok(BwrapSandbox {
             seccomp_programs,
+            _empty_file: empty_file,
             bwrap_path,
             workspace,
             network: policy.network,
@@ -346,6 +353,46 @@ fn filesystem_args(
         workspace.as_os_str(),
     ]);
     Ok(args)
+}
+
+/// Appends the overlays (after the workspace bind, parents first); returns the empty file
+/// hidden files are bound from, if one is needed.
+fn overlay_args(
+    overlays: &[crate::Overlay],
+    args: &mut Vec<OsString>,
+) -> Result<Option<tempfile::TempPath>, SandboxError> {
+    use crate::Overlay;
+    let mut empty_file: Option<tempfile::TempPath> = None;
+    for overlay in overlays {
+        let path = overlay.path().as_os_str().to_os_string();
+        match overlay {
+            Overlay::ReadOnly(_) => args.extend(["--ro-bind-try".into(), path.clone(), path]),
+            Overlay::Pinned(_) => args.extend(["--bind-try".into(), path.clone(), path]),
+            Overlay::HiddenFolder(_) => {
+                args.extend(["--tmpfs".into(), path.clone(), "--remount-ro".into(), path]);
+            }
+            Overlay::HiddenFile(_) => {
+                let empty = match &empty_file {
+                    Some(empty) => empty.to_path_buf(),
+                    None => {
+                        let file = tempfile::Builder::new()
+                            .prefix("rein-empty-")
+                            .tempfile()
+                            .map_err(SandboxError::io(
+                                "create an empty file in",
+                                std::env::temp_dir(),
+                            ))?
+                            .into_temp_path();
+                        let empty = file.to_path_buf();
+                        empty_file = Some(file);
+                        empty
+                    }
+                };
+                args.extend(["--ro-bind".into(), empty.into_os_string(), path]);
+            }
+        }
+    }
+    Ok(empty_file)
 }
 
 /// What the forked child does before exec'ing bwrap; everything prepared beforehand.

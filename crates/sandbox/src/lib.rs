@@ -22,6 +22,7 @@ mod helper;
 mod host;
 mod landlock;
 mod linux;
+mod overlay;
 mod policy;
 mod rlimit;
 mod seccomp;
@@ -33,6 +34,9 @@ pub use error::SandboxError;
 pub use helper::{run_helper, run_helper_if_requested};
 pub use host::{DRAIN_AFTER_EXIT_MS, HostSandbox};
 pub use linux::{CgroupReport, CgroupVersion, IsolationReport, LinuxSandbox, probe};
+pub use overlay::{
+    MAX_OVERLAYS, Overlay, Visibility, VisibilityFn, create_git_placeholders, plan_overlays,
+};
 pub use policy::{
     HELPER_ARG, HelperProgram, NetworkMode, ResourceLimits, SandboxPolicy, default_read_only_paths,
 };

@@ -131,6 +131,8 @@ impl Workspace {
         } else {
             copy_tree(&source, &root)?;
         }
+        // Before the pristine copy, so the placeholders never show in the diff.
+        crate::overlay::create_git_placeholders(&root)?;
         let (pristine_dir, pristine) = make_temp_dir("rein-ws-pristine-")?;
         // From our copy, not from `source`, which may change meanwhile.
         copy_tree(&root, &pristine)?;

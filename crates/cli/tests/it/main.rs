@@ -11,5 +11,6 @@ mod harness;
 mod hooks;
 mod mcp;
 mod output;
+mod protect;
 mod runs;
 mod tidy;

@@ -16,6 +16,7 @@ pub fn policy(workspace: &Path) -> SandboxPolicy {
     SandboxPolicy {
         workspace: workspace.to_path_buf(),
         read_only_paths: default_read_only_paths(),
+        overlays: Vec::new(),
         network: NetworkMode::None,
         limits: ResourceLimits {
             cpu_seconds: 2,

@@ -7,6 +7,7 @@ mod bwrap;
 mod escape;
 mod exec;
 mod linux;
+mod protect;
 mod workspace;
 mod worktree;
 
