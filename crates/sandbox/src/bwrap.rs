@@ -12,8 +12,10 @@
 //!   git files and folders `--ro-bind`, git folders pinned with `--bind` onto themselves,
 //!   hidden folders as `--tmpfs` + `--remount-ro`, hidden files under an empty read-only
 //!   file the sandbox keeps for its lifetime);
-//! - `--clearenv` plus `--setenv` for each variable of the request; `bwrap` itself starts
-//!   with an empty environment, so not even its own `/proc/1/environ` shows the harness's;
+//! - the request's environment and nothing else: `bwrap` is spawned with exactly that
+//!   environment (`env_clear` first) and passes it on to the command. Values never go on
+//!   `bwrap`'s command line, which any local user can read in `ps` or
+//!   `/proc/<pid>/cmdline`; a process's environment is readable only by its own user;
 //! - rlimits of [`ResourceLimits`] set on the `bwrap` child before it execs (inherited by
 //!   the command), and, when running as root (where `RLIMIT_NPROC` is not enforced), a
 //!   `pids` cgroup with `pids.max`; a root host where no such cgroup can be made refuses to
@@ -124,9 +126,8 @@ impl BwrapSandbox {
         &self.bwrap_path
     }
 
-    /// The complete `bwrap` argument list for one request (without the program itself),
-    /// reading the seccomp filters from `seccomp_fds` (one per filter; none in tests of
-    /// the command line).
+    /// The complete `bwrap` argument list for one request (without the program itself and
+    /// without its environment, which `bwrap` inherits from the spawn and passes on).
     pub fn command_line(&self, request: &ExecRequest) -> Vec<OsString> {
         self.command_line_with_seccomp(request, &[])
     }
@@ -158,12 +159,6 @@ impl BwrapSandbox {
         args.extend(self.filesystem_args.iter().cloned());
         args.push("--chdir".into());
         args.push(request.cwd.clone().into_os_string());
-        args.push("--clearenv".into());
-        for (name, value) in &request.env {
-            args.push("--setenv".into());
-            args.push(name.into());
-            args.push(value.into());
-        }
         args.push("--".into());
         args.extend(request.argv.iter().map(OsString::from));
         args
@@ -214,7 +209,12 @@ impl Sandbox for BwrapSandbox {
 
         #[allow(clippy::disallowed_methods)] // rein-sandbox is the one crate that spawns
         let mut command = tokio::process::Command::new(&self.bwrap_path);
-        command.args(&args).env_clear().current_dir("/");
+        // The environment is inherited through the spawn, never put on the command line.
+        command
+            .args(&args)
+            .env_clear()
+            .envs(&request.env)
+            .current_dir("/");
         #[allow(unsafe_code)]
         // SAFETY: the closure runs in the forked child before exec; it only calls
         // `setrlimit`, `open`, `write` and `close` (async-signal-safe) on data prepared

@@ -196,7 +196,8 @@ pub fn spawn_stdio_child_in_bwrap(
     let args = sandbox.command_line(&exec_request);
     #[allow(clippy::disallowed_methods)] // rein-sandbox is the one crate that spawns
     let mut command = tokio::process::Command::new(sandbox.bwrap_path());
-    command.args(args).env_clear();
+    // bwrap passes its environment on: values never appear on its command line.
+    command.args(args).env_clear().envs(&exec_request.env);
     start(command, program, request.stderr_tail_bytes)
 }
 
