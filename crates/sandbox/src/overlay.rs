@@ -33,6 +33,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::SandboxError;
@@ -373,7 +374,7 @@ fn common_dir(git_dir: &Path) -> Option<PathBuf> {
 fn create_placeholders(git_dir: &Path) -> Result<(), SandboxError> {
     let hooks = git_dir.join("hooks");
     if fs::symlink_metadata(&hooks).is_err() {
-        match fs::create_dir(&hooks) {
+        match fs::DirBuilder::new().mode(0o700).create(&hooks) {
             Ok(()) => {}
             Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(error) => return Err(SandboxError::io("create", hooks)(error)),
@@ -387,6 +388,7 @@ fn create_placeholders(git_dir: &Path) -> Result<(), SandboxError> {
         match fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&path)
         {
             Ok(mut file) => file
@@ -483,6 +485,13 @@ mod tests {
         assert_eq!(fs::read(root.join(".git/commondir")).unwrap(), b".\n");
         assert_eq!(fs::read(root.join("vendor/lib/.git/config")).unwrap(), b"");
         assert!(root.join(".git/hooks").is_dir());
+        // rein's own placeholders are owner-only.
+        let mode = |path: &str| {
+            use std::os::unix::fs::PermissionsExt;
+            fs::metadata(root.join(path)).unwrap().permissions().mode() & 0o777
+        };
+        assert_eq!(mode(".git/commondir"), 0o600);
+        assert_eq!(mode("vendor/lib/.git/hooks"), 0o700);
         // A second plan finds the placeholders and changes nothing.
         let again = plan_overlays(&root, &|_, _| Visibility::Visible).unwrap();
         assert_eq!(again, overlays);

@@ -13,6 +13,9 @@
 //! files (a NUL byte in the first 8000 bytes, or not UTF-8) are noted, not diffed, and files
 //! over [`MAX_DIFF_FILE_BYTES`] are noted as too large.
 //!
+//! The workspace folder and its pristine copy are created `0700` (owner only), so no other
+//! local user can read the copied files whatever their own modes.
+//!
 //! Copies keep file modes and recreate symlinks as symlinks (never followed). Directories
 //! keep their mode plus owner `rwx` (so rein can always fill and remove them). Sockets,
 //! FIFOs and device files are skipped. A top-level `.rein` folder (rein's own run data) is
@@ -235,8 +238,10 @@ impl Workspace {
 }
 
 fn make_temp_dir(prefix: &str) -> Result<(tempfile::TempDir, PathBuf), SandboxError> {
+    // Owner only: a copy holds the user's files (a `.env` among them).
     let dir = tempfile::Builder::new()
         .prefix(prefix)
+        .permissions(fs::Permissions::from_mode(0o700))
         .tempdir()
         .map_err(SandboxError::io(
             "create temporary folder in",
@@ -740,5 +745,35 @@ mod tests {
         };
         expect!["1 file changed, 1 insertion(+), 0 deletions(-)"].assert_eq(&one.to_string());
         expect!["3 files changed, 10 insertions(+), 2 deletions(-)"].assert_eq(&many.to_string());
+    }
+
+    fn mode_of(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn workspace_and_pristine_folders_are_owner_only() {
+        let source = tempfile::tempdir().unwrap();
+        fs::set_permissions(source.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(source.path().join(".env"), "TOKEN=x\n").unwrap();
+        for workspace in [
+            Workspace::tempdir().unwrap(),
+            Workspace::copy_of(source.path()).unwrap(),
+            Workspace::copy_of_with(
+                source.path(),
+                CopyOptions {
+                    honour_gitignore: true,
+                },
+            )
+            .unwrap(),
+        ] {
+            assert_eq!(mode_of(workspace.root()), 0o700, "{:?}", workspace.kind());
+            assert_eq!(
+                mode_of(workspace.pristine_dir.path()),
+                0o700,
+                "{:?}",
+                workspace.kind()
+            );
+        }
     }
 }
