@@ -8,6 +8,7 @@ mod bwrap;
 mod escape;
 mod exec;
 mod linux;
+mod mcp_filters;
 mod protect;
 mod workspace;
 mod worktree;
