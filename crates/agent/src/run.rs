@@ -300,6 +300,8 @@ pub(crate) async fn prepare(
     let approver = approver.unwrap_or_else(|| Arc::new(FixedApprover(false)));
     let guard = Guard::new(spec, limits, approver)?;
     let network_guard = PolicyNetworkGuard::new(spec)?;
+    // Folders a killed run left in the temp dir (copies of the user's files) go first.
+    let _cleanup = tokio::task::spawn_blocking(rein_sandbox::remove_stale_workspaces).await;
     let workspace = prepare_workspace(spec).map_err(AgentError::Workspace)?;
     let sandbox_policy = sandbox_policy_for_run(spec, workspace.root())?;
     let sandbox = start_sandbox(spec, sandbox_helper.as_ref(), sandbox_policy)

@@ -27,6 +27,7 @@ mod policy;
 mod rlimit;
 mod seccomp;
 mod spawn;
+mod stale;
 mod workspace;
 
 pub use bwrap::{BwrapSandbox, MASKED_PATHS};
@@ -42,6 +43,9 @@ pub use policy::{
 };
 pub use spawn::{
     ChildExit, StdioChild, StdioSpawnRequest, spawn_stdio_child, spawn_stdio_child_in_bwrap,
+};
+pub use stale::{
+    StaleCleanup, WORKSPACE_PREFIX, remove_stale_workspaces, remove_stale_workspaces_in,
 };
 pub use workspace::{
     ChangeStatus, CopyOptions, DiffSummary, FileChange, MAX_DIFF_FILE_BYTES, REIN_DIR_NAME,

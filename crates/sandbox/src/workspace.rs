@@ -14,7 +14,9 @@
 //! over [`MAX_DIFF_FILE_BYTES`] are noted as too large.
 //!
 //! The workspace folder and its pristine copy are created `0700` (owner only), so no other
-//! local user can read the copied files whatever their own modes.
+//! local user can read the copied files whatever their own modes. Each gets an owner
+//! marker beside it (see `crate::stale`), so a folder left by a killed run can be removed
+//! by the next one.
 //!
 //! Copies keep file modes and recreate symlinks as symlinks (never followed). Directories
 //! keep their mode plus owner `rwx` (so rein can always fill and remove them). Sockets,
@@ -84,6 +86,11 @@ pub struct Workspace {
 
 impl Drop for Workspace {
     fn drop(&mut self) {
+        // The folders go right after (their `TempDir`s); the owner markers first.
+        if let Some(root_dir) = &self.root_dir {
+            crate::stale::remove_marker(root_dir.path());
+        }
+        crate::stale::remove_marker(self.pristine_dir.path());
         if let (WorkspaceKind::Worktree { repo, .. }, false) = (&self.kind, self.is_kept()) {
             let root = self.root.to_string_lossy().into_owned();
             // Best effort: a failure leaves a stale worktree entry that `git worktree prune`
@@ -222,6 +229,8 @@ impl Workspace {
     /// pristine snapshot is still removed.
     pub fn keep(&mut self) {
         if let Some(root_dir) = self.root_dir.take() {
+            // A kept workspace is the user's now: no cleaner may remove it.
+            crate::stale::remove_marker(root_dir.path());
             let _kept_path = root_dir.keep();
         }
     }
@@ -247,6 +256,7 @@ fn make_temp_dir(prefix: &str) -> Result<(tempfile::TempDir, PathBuf), SandboxEr
             "create temporary folder in",
             std::env::temp_dir(),
         ))?;
+    crate::stale::write_marker(dir.path());
     let canonical = fs::canonicalize(dir.path())
         .map_err(SandboxError::io("resolve temporary folder", dir.path()))?;
     Ok((dir, canonical))

@@ -13,4 +13,5 @@ mod mcp;
 mod output;
 mod protect;
 mod runs;
+mod stale;
 mod tidy;
