@@ -29,7 +29,7 @@ pub use hooks::{
     HookContext, HookVerdict, Hooks, after_tool_payload, before_model_payload, before_tool_payload,
     run_end_payload, run_start_payload,
 };
-pub use run::{RunOptions, RunOutcome, run_agent, sandbox_policy};
+pub use run::{RunOptions, RunOutcome, run_agent, sandbox_policy, sandbox_policy_for_run};
 pub use serve::{ServeOptions, serve_tools};
 pub use stop::StopReason;
 pub use tools_setup::{ToolInfo, describe_tools};

@@ -8,7 +8,7 @@ use rein_model::{Message, Model, ModelEvent, Request, ToolCall, ToolSpec, Usage}
 use rein_policy::{LimitKind, Limits};
 use rein_sandbox::{
     BwrapSandbox, CopyOptions, ExecRequest, HelperProgram, HostSandbox, LinuxSandbox, NetworkMode,
-    ResourceLimits, Sandbox, SandboxPolicy, Workspace,
+    ResourceLimits, Sandbox, SandboxPolicy, Visibility, Workspace,
 };
 use rein_spec::spec::{
     AgentSpec, McpOnFailure, McpServerSpec, NetworkSpec, SandboxKind, WorkspaceSpec,
@@ -309,8 +309,11 @@ pub(crate) async fn prepare(
     let approver = approver.unwrap_or_else(|| Arc::new(FixedApprover(false)));
     let guard = Guard::new(spec, limits, approver)?;
     let network_guard = PolicyNetworkGuard::new(spec)?;
+    // Folders a killed run left in the temp dir (copies of the user's files) go first.
+    let _cleanup = tokio::task::spawn_blocking(rein_sandbox::remove_stale_workspaces).await;
     let workspace = prepare_workspace(spec).map_err(AgentError::Workspace)?;
-    let sandbox = start_sandbox(spec, &workspace, sandbox_helper.as_ref())
+    let sandbox_policy = sandbox_policy_for_run(spec, workspace.root())?;
+    let sandbox = start_sandbox(spec, sandbox_helper.as_ref(), sandbox_policy)
         .await
         .map_err(AgentError::Sandbox)?;
 
@@ -435,6 +438,7 @@ pub fn sandbox_policy(spec: &AgentSpec, workspace: &std::path::Path) -> SandboxP
     SandboxPolicy {
         workspace: workspace.to_path_buf(),
         read_only_paths: env.system_paths.clone(),
+        overlays: Vec::new(),
         network: match env.network {
             NetworkSpec::None => NetworkMode::None,
             NetworkSpec::Host => NetworkMode::Host,
@@ -448,14 +452,46 @@ pub fn sandbox_policy(spec: &AgentSpec, workspace: &std::path::Path) -> SandboxP
     }
 }
 
+/// What the sandbox enforces for a run in `workspace`: [`sandbox_policy`] plus, on the
+/// isolating backends, the overlays that protect the workspace's git metadata and hide
+/// what `[policy.paths]` `read` and `deny` (with the built-in denies) exclude, so shell
+/// commands see what the file tools see. Creates the missing git placeholders (see
+/// `rein_sandbox::plan_overlays`).
+pub fn sandbox_policy_for_run(
+    spec: &AgentSpec,
+    workspace: &std::path::Path,
+) -> Result<SandboxPolicy, AgentError> {
+    let mut policy = sandbox_policy(spec, workspace);
+    if spec.environment.sandbox == SandboxKind::Host {
+        return Ok(policy);
+    }
+    let paths = rein_policy::PathPolicy::new(&rein_policy::PathRulesConfig {
+        read: spec.policy.paths.read.clone(),
+        write: spec.policy.paths.write.clone(),
+        deny: spec.policy.paths.deny.clone(),
+    })
+    .map_err(AgentError::Policy)?;
+    let visibility = |path: &str, _is_dir: bool| {
+        if paths.denied_name(path).is_some() {
+            Visibility::HiddenTree
+        } else if paths.check_read(path).is_deny() {
+            Visibility::Hidden
+        } else {
+            Visibility::Visible
+        }
+    };
+    policy.overlays =
+        rein_sandbox::plan_overlays(workspace, &visibility).map_err(AgentError::Sandbox)?;
+    Ok(policy)
+}
+
 /// Build the run's sandbox once. A backend that cannot work here is an error, never a
 /// quiet fallback to less isolation.
 async fn start_sandbox(
     spec: &AgentSpec,
-    workspace: &Workspace,
     helper: Option<&HelperProgram>,
+    policy: SandboxPolicy,
 ) -> Result<Arc<dyn Sandbox>, rein_sandbox::SandboxError> {
-    let policy = sandbox_policy(spec, workspace.root());
     Ok(match spec.environment.sandbox {
         SandboxKind::Host => Arc::new(HostSandbox::new()),
         SandboxKind::Bwrap => Arc::new(BwrapSandbox::new(policy)?),

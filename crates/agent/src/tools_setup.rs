@@ -73,7 +73,7 @@ fn mcp_launcher(spec: &AgentSpec, workspace: &Path) -> Result<McpLauncher, Agent
     Ok(match spec.environment.sandbox {
         SandboxKind::Host => McpLauncher::Host,
         SandboxKind::Bwrap | SandboxKind::Linux => {
-            let policy = crate::run::sandbox_policy(spec, workspace);
+            let policy = crate::run::sandbox_policy_for_run(spec, workspace)?;
             let bwrap = rein_sandbox::BwrapSandbox::new(policy).map_err(|err| {
                 AgentError::Sandbox(rein_sandbox::SandboxError::BackendUnavailable {
                     backend: "linux",

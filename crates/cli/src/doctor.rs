@@ -41,6 +41,34 @@ pub struct DoctorArgs {
     /// Override the model: `provider:name`, as for `rein run`.
     #[arg(long, value_name = "PROVIDER:NAME")]
     pub model: Option<String>,
+    /// Only remove workspace folders left in the temp dir by killed runs (whose owner
+    /// process is gone), print what was removed, and exit.
+    #[arg(long)]
+    pub clean: bool,
+}
+
+/// `rein doctor --clean`: removes stale workspace folders and says which.
+fn clean() -> Result<i32, CliError> {
+    let cleanup = rein_sandbox::remove_stale_workspaces();
+    let mut out = String::new();
+    for folder in &cleanup.removed {
+        out.push_str(&format!("removed {}\n", folder.display()));
+    }
+    for (folder, reason) in &cleanup.failed {
+        out.push_str(&format!("cannot remove {}: {reason}\n", folder.display()));
+    }
+    if cleanup.removed.is_empty() && cleanup.failed.is_empty() {
+        out.push_str(&format!(
+            "no stale workspace folder in {}\n",
+            std::env::temp_dir().display()
+        ));
+    }
+    crate::out(&out)?;
+    Ok(if cleanup.failed.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::ENVIRONMENT
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +143,9 @@ fn render_section(out: &mut String, title: &str, checks: &[Check]) {
 }
 
 pub fn doctor(args: DoctorArgs) -> Result<i32, CliError> {
+    if args.clean {
+        return clean();
+    }
     let layered = match &args.file {
         Some(file) => Some(crate::config_cmd::load_layered_spec(
             file,
@@ -177,6 +208,7 @@ pub fn doctor(args: DoctorArgs) -> Result<i32, CliError> {
         None => SandboxPolicy {
             workspace: stand_in.root().to_path_buf(),
             read_only_paths: rein_sandbox::default_read_only_paths(),
+            overlays: Vec::new(),
             network: NetworkMode::None,
             limits: ResourceLimits::default(),
         },

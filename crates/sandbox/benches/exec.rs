@@ -1,6 +1,7 @@
 //! Exec latency of `/bin/true` through each backend, against bare fork+exec and a bare
 //! `bwrap --unshare-all` measured in the same run, plus the one-time cost of building a
-//! `linux` sandbox.
+//! `linux` sandbox; then the same with a workspace that has overlays (a git repository's
+//! protected metadata, a hidden folder and 20 hidden files), against the plain backends.
 //!
 //! Run: `cargo bench -p rein-sandbox --bench exec` (prints medians and ratios).
 
@@ -17,8 +18,36 @@ use std::time::{Duration, Instant};
 
 use rein_sandbox::{
     BwrapSandbox, ExecRequest, HelperProgram, HostSandbox, LinuxSandbox, NetworkMode,
-    ResourceLimits, Sandbox, SandboxPolicy, default_read_only_paths,
+    ResourceLimits, Sandbox, SandboxPolicy, Visibility, default_read_only_paths, plan_overlays,
 };
+
+/// A workspace with a git repository, a hidden `private/` folder and 20 hidden `.pem`
+/// files, and its overlays.
+fn protected_workspace() -> (tempfile::TempDir, Vec<rein_sandbox::Overlay>) {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::create_dir(dir.path().join("private")).unwrap();
+    std::fs::write(dir.path().join("private/notes.txt"), "secret").unwrap();
+    std::fs::create_dir(dir.path().join("certs")).unwrap();
+    std::fs::write(dir.path().join("certs/README"), "visible").unwrap();
+    for i in 0..20 {
+        std::fs::write(dir.path().join(format!("certs/key{i}.pem")), "key").unwrap();
+    }
+    let overlays = plan_overlays(dir.path(), &|path, _| {
+        if path.starts_with("private") || path.ends_with(".pem") {
+            Visibility::Hidden
+        } else {
+            Visibility::Visible
+        }
+    })
+    .unwrap();
+    (dir, overlays)
+}
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -85,6 +114,7 @@ fn main() {
     let policy = SandboxPolicy {
         workspace: workspace.path().to_path_buf(),
         read_only_paths: default_read_only_paths(),
+        overlays: Vec::new(),
         network: NetworkMode::None,
         limits: ResourceLimits::default(),
     };
@@ -147,6 +177,31 @@ fn main() {
     let linux_exec = time_sandbox(&runtime, &linux, workspace.path(), n);
     runtime.block_on(linux.teardown()).unwrap();
 
+    let (protected, overlays) = protected_workspace();
+    let protected_policy = SandboxPolicy {
+        workspace: protected.path().to_path_buf(),
+        overlays: overlays.clone(),
+        ..policy.clone()
+    };
+    let bwrap_protected = BwrapSandbox::new(protected_policy.clone()).unwrap();
+    let bwrap_protected_exec = time_sandbox(&runtime, &bwrap_protected, protected.path(), n);
+    let protected_starts: Vec<Duration> = (0..if quick { 2 } else { 20 })
+        .map(|_| {
+            let started = Instant::now();
+            let sandbox = runtime
+                .block_on(LinuxSandbox::start(&protected_policy, &helper))
+                .unwrap();
+            let elapsed = started.elapsed();
+            runtime.block_on(sandbox.teardown()).unwrap();
+            elapsed
+        })
+        .collect();
+    let linux_protected = runtime
+        .block_on(LinuxSandbox::start(&protected_policy, &helper))
+        .unwrap();
+    let linux_protected_exec = time_sandbox(&runtime, &linux_protected, protected.path(), n);
+    runtime.block_on(linux_protected.teardown()).unwrap();
+
     for (name, d) in [("host", host), ("bwrap", bwrap_exec), ("linux", linux_exec)] {
         println!(
             "exec /bin/true via {name:<5}: {:.2} ms = {:.2}x bare fork+exec, {:.2}x bare bwrap",
@@ -157,6 +212,26 @@ fn main() {
     }
     println!(
         "building a linux sandbox (once per run): {:.2} ms",
-        ms(median(starts))
+        ms(median(starts.clone()))
+    );
+    println!(
+        "with {} overlays (protected git metadata, hidden paths):",
+        overlays.len()
+    );
+    for (name, d, plain) in [
+        ("bwrap", bwrap_protected_exec, bwrap_exec),
+        ("linux", linux_protected_exec, linux_exec),
+    ] {
+        println!(
+            "exec /bin/true via {name:<5}: {:.2} ms = {:.2}x the plain {name} backend",
+            ms(d),
+            d.as_secs_f64() / plain.as_secs_f64()
+        );
+    }
+    let protected_start = median(protected_starts);
+    println!(
+        "building a linux sandbox with them (once per run): {:.2} ms = {:.2}x the plain one",
+        ms(protected_start),
+        protected_start.as_secs_f64() / median(starts).as_secs_f64()
     );
 }

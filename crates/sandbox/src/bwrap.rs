@@ -7,10 +7,15 @@
 //! - a new root on a tmpfs holding read-only binds of the existing
 //!   [`SandboxPolicy::read_only_paths`] (a symlink such as `/bin -> usr/bin` is recreated
 //!   with `--symlink`), sensitive files under them masked with `/dev/null` ([`MASKED_PATHS`]),
-//!   a private `/tmp`, a fresh `/proc`, a minimal `/dev`, and the workspace bound read-write
-//!   at its own path;
-//! - `--clearenv` plus `--setenv` for each variable of the request; `bwrap` itself starts
-//!   with an empty environment, so not even its own `/proc/1/environ` shows the harness's;
+//!   a private `/tmp`, a fresh `/proc`, a minimal `/dev`, the workspace bound read-write
+//!   at its own path, and the policy's overlays on top of it (`crate::overlay`: protected
+//!   git files and folders `--ro-bind`, git folders pinned with `--bind` onto themselves,
+//!   hidden folders as `--tmpfs` + `--remount-ro`, hidden files under an empty read-only
+//!   file the sandbox keeps for its lifetime);
+//! - the request's environment and nothing else: `bwrap` is spawned with exactly that
+//!   environment (`env_clear` first) and passes it on to the command. Values never go on
+//!   `bwrap`'s command line, which any local user can read in `ps` or
+//!   `/proc/<pid>/cmdline`; a process's environment is readable only by its own user;
 //! - rlimits of [`ResourceLimits`] set on the `bwrap` child before it execs (inherited by
 //!   the command), and, when running as root (where `RLIMIT_NPROC` is not enforced), a
 //!   `pids` cgroup with `pids.max`; a root host where no such cgroup can be made refuses to
@@ -27,9 +32,11 @@
 //! [bubblewrap]: https://github.com/containers/bubblewrap
 
 use std::ffi::{CString, OsString};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::host::run_to_completion;
@@ -66,6 +73,12 @@ pub struct BwrapSandbox {
     pids_cgroup_parent: Option<PathBuf>,
     /// The seccomp filters as raw `struct sock_filter` arrays, as bwrap reads them.
     seccomp_programs: Vec<Vec<u8>>,
+    /// The empty file hidden files are shown as (while the sandbox lives).
+    _empty_file: Option<tempfile::TempPath>,
+    /// A Landlock ruleset with only scopes (abstract UNIX sockets, signals) that the
+    /// `bwrap` child restricts itself with before exec; `None` below Landlock ABI 6 or
+    /// with a setuid `bwrap` (which `no_new_privs` would break).
+    scope_ruleset: Option<Arc<OwnedFd>>,
 }
 
 impl BwrapSandbox {
@@ -82,7 +95,8 @@ impl BwrapSandbox {
         if !workspace.is_dir() {
             return Err(SandboxError::SourceNotDirectory { path: workspace });
         }
-        let filesystem_args = filesystem_args(&policy.read_only_paths, &workspace)?;
+        let mut filesystem_args = filesystem_args(&policy.read_only_paths, &workspace)?;
+        let empty_file = overlay_args(&policy.overlays, &mut filesystem_args)?;
         let pids_cgroup_parent = if is_root() {
             Some(find_pids_cgroup_parent().ok_or_else(|| SandboxError::BackendUnavailable {
                 backend: BACKEND,
@@ -101,8 +115,15 @@ impl BwrapSandbox {
             .iter()
             .map(|program| program_bytes(program))
             .collect();
+        let scope_ruleset = if is_setuid(&bwrap_path) {
+            None
+        } else {
+            crate::landlock::scope_ruleset().map(Arc::new)
+        };
         Ok(BwrapSandbox {
+            scope_ruleset,
             seccomp_programs,
+            _empty_file: empty_file,
             bwrap_path,
             workspace,
             network: policy.network,
@@ -117,9 +138,47 @@ impl BwrapSandbox {
         &self.bwrap_path
     }
 
-    /// The complete `bwrap` argument list for one request (without the program itself),
-    /// reading the seccomp filters from `seccomp_fds` (one per filter; none in tests of
-    /// the command line).
+    /// One pipe per seccomp filter, filled now (a few KiB, below the pipe buffer) and read
+    /// by bwrap; the read ends are kept open across exec by `PreExec`.
+    fn seccomp_pipes(&self) -> Result<Vec<std::fs::File>, SandboxError> {
+        let mut readers = Vec::new();
+        for program in &self.seccomp_programs {
+            let (reader, mut writer) = cloexec_pipe()?;
+            std::io::Write::write_all(&mut writer, program)
+                .map_err(SandboxError::io("write the seccomp filter to", "a pipe"))?;
+            drop(writer);
+            readers.push(reader);
+        }
+        Ok(readers)
+    }
+
+    /// The `bwrap` command for a long-lived child (a stdio MCP server): the filesystem
+    /// view, namespaces, network mode, seccomp filters and Landlock scopes of
+    /// [`Sandbox::exec`], not its per-call rlimits or pids cgroup. Returns the command and
+    /// the seccomp pipes, to drop once the command is spawned.
+    pub(crate) fn stdio_command(
+        &self,
+        request: &ExecRequest,
+    ) -> Result<(tokio::process::Command, Vec<std::fs::File>), SandboxError> {
+        let seccomp_readers = self.seccomp_pipes()?;
+        let seccomp_fds = raw_fds(&seccomp_readers);
+        let args = self.command_line_with_seccomp(request, &seccomp_fds);
+        let pre_exec = PreExec::new(None, None, seccomp_fds, self.scope_ruleset.clone())?;
+        #[allow(clippy::disallowed_methods)] // rein-sandbox is the one crate that spawns
+        let mut command = tokio::process::Command::new(&self.bwrap_path);
+        // bwrap passes its environment on: values never appear on its command line.
+        command.args(args).env_clear().envs(&request.env);
+        #[allow(unsafe_code)]
+        // SAFETY: as in `exec`: the closure only makes async-signal-safe calls on data
+        // prepared before the fork.
+        unsafe {
+            command.pre_exec(move || pre_exec.run());
+        }
+        Ok((command, seccomp_readers))
+    }
+
+    /// The complete `bwrap` argument list for one request (without the program itself and
+    /// without its environment, which `bwrap` inherits from the spawn and passes on).
     pub fn command_line(&self, request: &ExecRequest) -> Vec<OsString> {
         self.command_line_with_seccomp(request, &[])
     }
@@ -151,12 +210,6 @@ impl BwrapSandbox {
         args.extend(self.filesystem_args.iter().cloned());
         args.push("--chdir".into());
         args.push(request.cwd.clone().into_os_string());
-        args.push("--clearenv".into());
-        for (name, value) in &request.env {
-            args.push("--setenv".into());
-            args.push(name.into());
-            args.push(value.into());
-        }
         args.push("--".into());
         args.extend(request.argv.iter().map(OsString::from));
         args
@@ -183,31 +236,29 @@ impl Sandbox for BwrapSandbox {
             });
         };
         let request = ExecRequest { cwd, ..request };
-        // One pipe per filter, filled now (a few KiB, below the pipe buffer) and read by
-        // bwrap; the read ends are kept open across exec by `PreExec`.
-        let mut seccomp_readers = Vec::new();
-        for program in &self.seccomp_programs {
-            let (reader, mut writer) = cloexec_pipe()?;
-            std::io::Write::write_all(&mut writer, program)
-                .map_err(SandboxError::io("write the seccomp filter to", "a pipe"))?;
-            drop(writer);
-            seccomp_readers.push(reader);
-        }
-        let seccomp_fds: Vec<std::os::fd::RawFd> = seccomp_readers
-            .iter()
-            .map(std::os::fd::AsRawFd::as_raw_fd)
-            .collect();
+        let seccomp_readers = self.seccomp_pipes()?;
+        let seccomp_fds = raw_fds(&seccomp_readers);
         let args = self.command_line_with_seccomp(&request, &seccomp_fds);
 
         let cgroup = match &self.pids_cgroup_parent {
             Some(parent) => Some(PidsCgroup::create(parent, self.limits.processes)?),
             None => None,
         };
-        let pre_exec = PreExec::new(self.limits, cgroup.as_ref(), seccomp_fds)?;
+        let pre_exec = PreExec::new(
+            Some(self.limits),
+            cgroup.as_ref(),
+            seccomp_fds,
+            self.scope_ruleset.clone(),
+        )?;
 
         #[allow(clippy::disallowed_methods)] // rein-sandbox is the one crate that spawns
         let mut command = tokio::process::Command::new(&self.bwrap_path);
-        command.args(&args).env_clear().current_dir("/");
+        // The environment is inherited through the spawn, never put on the command line.
+        command
+            .args(&args)
+            .env_clear()
+            .envs(&request.env)
+            .current_dir("/");
         #[allow(unsafe_code)]
         // SAFETY: the closure runs in the forked child before exec; it only calls
         // `setrlimit`, `open`, `write` and `close` (async-signal-safe) on data prepared
@@ -240,6 +291,15 @@ impl Sandbox for BwrapSandbox {
         }
         Ok(output)
     }
+}
+
+fn raw_fds(files: &[std::fs::File]) -> Vec<RawFd> {
+    files.iter().map(AsRawFd::as_raw_fd).collect()
+}
+
+/// Whether `path` is a setuid program.
+fn is_setuid(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|metadata| metadata.permissions().mode() & 0o4000 != 0)
 }
 
 /// A pipe whose both ends are closed on exec: (read end, write end).
@@ -348,19 +408,62 @@ fn filesystem_args(
     Ok(args)
 }
 
+/// Appends the overlays (after the workspace bind, parents first); returns the empty file
+/// hidden files are bound from, if one is needed.
+fn overlay_args(
+    overlays: &[crate::Overlay],
+    args: &mut Vec<OsString>,
+) -> Result<Option<tempfile::TempPath>, SandboxError> {
+    use crate::Overlay;
+    let mut empty_file: Option<tempfile::TempPath> = None;
+    for overlay in overlays {
+        let path = overlay.path().as_os_str().to_os_string();
+        match overlay {
+            Overlay::ReadOnly(_) => args.extend(["--ro-bind-try".into(), path.clone(), path]),
+            Overlay::Pinned(_) => args.extend(["--bind-try".into(), path.clone(), path]),
+            Overlay::HiddenFolder(_) => {
+                args.extend(["--tmpfs".into(), path.clone(), "--remount-ro".into(), path]);
+            }
+            Overlay::HiddenFile(_) => {
+                let empty = match &empty_file {
+                    Some(empty) => empty.to_path_buf(),
+                    None => {
+                        let file = tempfile::Builder::new()
+                            .prefix("rein-empty-")
+                            .tempfile()
+                            .map_err(SandboxError::io(
+                                "create an empty file in",
+                                std::env::temp_dir(),
+                            ))?
+                            .into_temp_path();
+                        let empty = file.to_path_buf();
+                        empty_file = Some(file);
+                        empty
+                    }
+                };
+                args.extend(["--ro-bind".into(), empty.into_os_string(), path]);
+            }
+        }
+    }
+    Ok(empty_file)
+}
+
 /// What the forked child does before exec'ing bwrap; everything prepared beforehand.
 struct PreExec {
-    limits: [(libc::__rlimit_resource_t, libc::rlim_t); 4],
+    limits: Vec<(libc::__rlimit_resource_t, libc::rlim_t)>,
     cgroup_procs: Option<CString>,
     /// Fds bwrap must inherit (their close-on-exec flag is cleared in the child).
-    inherited_fds: Vec<std::os::fd::RawFd>,
+    inherited_fds: Vec<RawFd>,
+    /// The Landlock scope ruleset to restrict the child with, last.
+    scope_ruleset: Option<Arc<OwnedFd>>,
 }
 
 impl PreExec {
     fn new(
-        limits: ResourceLimits,
+        limits: Option<ResourceLimits>,
         cgroup: Option<&PidsCgroup>,
-        inherited_fds: Vec<std::os::fd::RawFd>,
+        inherited_fds: Vec<RawFd>,
+        scope_ruleset: Option<Arc<OwnedFd>>,
     ) -> Result<PreExec, SandboxError> {
         let mebibytes = |value: u64| value.saturating_mul(1024 * 1024);
         let cgroup_procs = match cgroup {
@@ -376,15 +479,20 @@ impl PreExec {
             }
             None => None,
         };
-        Ok(PreExec {
-            limits: [
+        let limits = match limits {
+            Some(limits) => vec![
                 (libc::RLIMIT_CPU, limits.cpu_seconds),
                 (libc::RLIMIT_AS, mebibytes(limits.memory_mb)),
                 (libc::RLIMIT_FSIZE, mebibytes(limits.file_size_mb)),
                 (libc::RLIMIT_NPROC, limits.processes),
             ],
+            None => Vec::new(),
+        };
+        Ok(PreExec {
+            limits,
             cgroup_procs,
             inherited_fds,
+            scope_ruleset,
         })
     }
 
@@ -413,15 +521,18 @@ impl PreExec {
                 return Err(std::io::Error::last_os_error());
             }
         }
-        for (resource, value) in self.limits {
+        for (resource, value) in &self.limits {
             let limit = libc::rlimit {
-                rlim_cur: value,
-                rlim_max: value,
+                rlim_cur: *value,
+                rlim_max: *value,
             };
             // SAFETY: `limit` is a valid rlimit on our stack.
-            if unsafe { libc::setrlimit(resource, &limit) } != 0 {
+            if unsafe { libc::setrlimit(*resource, &limit) } != 0 {
                 return Err(std::io::Error::last_os_error());
             }
+        }
+        if let Some(ruleset) = &self.scope_ruleset {
+            crate::landlock::restrict_self_with(ruleset.as_raw_fd())?;
         }
         Ok(())
     }

@@ -64,6 +64,19 @@ pub enum SandboxError {
     )]
     Supervisor { message: String },
 
+    /// A file or folder git reads its configuration or hooks from is a symlink inside the
+    /// workspace: a command could replace the link, so the sandbox cannot protect it.
+    #[error(
+        "cannot protect {}: it is a symlink, which a command could replace\nhint: replace the symlink with the file or folder it points to (for hooks kept elsewhere, set `core.hooksPath` instead)", path.display()
+    )]
+    UnprotectableGitEntry { path: PathBuf },
+
+    /// The read rules would hide (or the git folders need) more mounts than a sandbox makes.
+    #[error(
+        "the sandbox would need {count} mounts to hide and protect workspace paths (at most {max})\nhint: name whole folders in [policy.paths] deny or read rather than many single files"
+    )]
+    TooManyOverlays { count: usize, max: usize },
+
     /// A file-system operation failed; `action` says what rein was doing.
     #[error("cannot {action} {}: {source}", path.display())]
     Io {

@@ -7,6 +7,9 @@
 //!
 //! Compatibility is best effort across ABI versions (an older kernel enforces what it
 //! knows), but a kernel with no Landlock at all is an error: the backend refuses to start.
+//!
+//! The `bwrap` backend has no file-system ruleset (its mounts do that work) but gets the
+//! ABI 6 scopes too ([`scope_ruleset`]), applied to the `bwrap` process before it execs.
 
 use std::path::Path;
 
@@ -46,6 +49,63 @@ pub(crate) fn kernel_abi() -> Option<u32> {
         )
     };
     u32::try_from(version).ok().filter(|version| *version > 0)
+}
+
+/// `struct landlock_ruleset_attr` (ABI 6 layout).
+#[repr(C)]
+struct RulesetAttr6 {
+    handled_access_fs: u64,
+    handled_access_net: u64,
+    scoped: u64,
+}
+
+const LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET: u64 = 1;
+const LANDLOCK_SCOPE_SIGNAL: u64 = 2;
+
+/// A ruleset handling no file-system or network access, only the ABI 6 scopes: no
+/// connecting to abstract UNIX sockets and no signalling processes outside the domain.
+/// `None` when the kernel's Landlock is older than ABI 6 (or absent). For the `bwrap`
+/// backend, whose child restricts itself with [`restrict_self_with`] before exec.
+#[allow(unsafe_code)]
+pub(crate) fn scope_ruleset() -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    if kernel_abi()? < 6 {
+        return None;
+    }
+    let attr = RulesetAttr6 {
+        handled_access_fs: 0,
+        handled_access_net: 0,
+        scoped: LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL,
+    };
+    // SAFETY: `attr` is a valid `struct landlock_ruleset_attr` of the given size that
+    // outlives the call; the kernel only reads it. A non-negative result is a new
+    // close-on-exec descriptor that only we own.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            &attr as *const RulesetAttr6,
+            std::mem::size_of::<RulesetAttr6>(),
+            0u32,
+        )
+    };
+    let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: see above: `fd` is open and owned by nobody else.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Sets `no_new_privs` and restricts the calling process with the ruleset `fd`. Only two
+/// system calls: safe between `fork` and `exec`.
+#[allow(unsafe_code)]
+pub(crate) fn restrict_self_with(fd: std::os::fd::RawFd) -> std::io::Result<()> {
+    // SAFETY: plain integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is an open Landlock ruleset descriptor; flags 0.
+    if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, fd, 0u32) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Restricts the calling thread (and what it will fork) to writing beneath `writable`

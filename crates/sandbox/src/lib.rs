@@ -23,10 +23,12 @@ mod helper;
 mod host;
 mod landlock;
 mod linux;
+mod overlay;
 mod policy;
 mod rlimit;
 mod seccomp;
 mod spawn;
+mod stale;
 mod workspace;
 
 pub use bwrap::{BwrapSandbox, MASKED_PATHS};
@@ -34,11 +36,17 @@ pub use error::SandboxError;
 pub use helper::{run_helper, run_helper_if_requested};
 pub use host::{DRAIN_AFTER_EXIT_MS, HostSandbox};
 pub use linux::{CgroupReport, CgroupVersion, IsolationReport, LinuxSandbox, probe};
+pub use overlay::{
+    MAX_OVERLAYS, Overlay, Visibility, VisibilityFn, create_git_placeholders, plan_overlays,
+};
 pub use policy::{
     HELPER_ARG, HelperProgram, NetworkMode, ResourceLimits, SandboxPolicy, default_read_only_paths,
 };
 pub use spawn::{
     ChildExit, StdioChild, StdioSpawnRequest, spawn_stdio_child, spawn_stdio_child_in_bwrap,
+};
+pub use stale::{
+    StaleCleanup, WORKSPACE_PREFIX, remove_stale_workspaces, remove_stale_workspaces_in,
 };
 pub use workspace::{
     ChangeStatus, CopyOptions, DiffSummary, FileChange, MAX_DIFF_FILE_BYTES, REIN_DIR_NAME,

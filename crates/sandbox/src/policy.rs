@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use crate::Overlay;
+
 /// The isolation a run asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxPolicy {
@@ -13,6 +15,9 @@ pub struct SandboxPolicy {
     /// System folders bound read-only (e.g. `/usr`, `/etc`); symlinks such as `/bin ->
     /// usr/bin` are recreated as symlinks. Folders that do not exist are skipped.
     pub read_only_paths: Vec<PathBuf>,
+    /// Mounts on top of the workspace: protected git metadata, hidden paths (from
+    /// [`plan_overlays`](crate::plan_overlays)); mounted parents first, in this order.
+    pub overlays: Vec<Overlay>,
     pub network: NetworkMode,
     pub limits: ResourceLimits,
 }

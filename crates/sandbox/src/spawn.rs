@@ -15,10 +15,10 @@
 //! - its exit is observed in the background ([`StdioChild::exit_status`],
 //!   [`StdioChild::wait_exit`]); once published, the stderr tail is complete.
 //!
-//! **Limitation:** under `bwrap` the seccomp filters of [`BwrapSandbox::exec`] are not
-//! applied (they are passed over pipes that only live for one call); the `linux` backend's
-//! supervisor has no long-lived stdio children yet, so a run on `linux` starts stdio
-//! servers with whichever of these two its caller picks.
+//! Under `bwrap` a stdio child gets the seccomp filters and Landlock scopes of
+//! [`BwrapSandbox::exec`] (not its per-call rlimits or pids cgroup: a server lives for the
+//! whole run). The `linux` backend's supervisor has no long-lived stdio children, so a run
+//! on `linux` starts stdio servers under `bwrap`.
 //!
 //! Both functions need a running Tokio runtime (the stderr reader and the exit watcher are
 //! tasks).
@@ -177,7 +177,7 @@ pub fn spawn_stdio_child(request: StdioSpawnRequest) -> Result<StdioChild, Sandb
 }
 
 /// Starts `request.argv` inside `bwrap` with `sandbox`'s policy (filesystem view,
-/// namespaces, network mode; not its seccomp filters). `request.cwd` must be inside the
+/// namespaces, network mode, seccomp filters, Landlock scopes). `request.cwd` must be inside the
 /// sandbox's workspace.
 pub fn spawn_stdio_child_in_bwrap(
     sandbox: &BwrapSandbox,
@@ -200,11 +200,11 @@ pub fn spawn_stdio_child_in_bwrap(
         stdin: None,
         max_output_bytes: 0,
     };
-    let args = sandbox.command_line(&exec_request);
-    #[allow(clippy::disallowed_methods)] // rein-sandbox is the one crate that spawns
-    let mut command = tokio::process::Command::new(sandbox.bwrap_path());
-    command.args(args).env_clear();
-    start(command, program, request.stderr_tail_bytes)
+    let (command, seccomp_pipes) = sandbox.stdio_command(&exec_request)?;
+    let started = start(command, program, request.stderr_tail_bytes);
+    // bwrap has its own copies of the pipes' read ends now.
+    drop(seccomp_pipes);
+    started
 }
 
 fn start(

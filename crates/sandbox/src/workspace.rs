@@ -11,6 +11,11 @@
 //! unified diff (git style, `a/` and `b/` prefixes) of every added, modified and deleted file
 //! plus a summary (module `diff`: read through file descriptors, following no symlink).
 //!
+//! The workspace folder and its pristine copy are created `0700` (owner only), so no other
+//! local user can read the copied files whatever their own modes. Each gets an owner
+//! marker beside it (see `crate::stale`), so a folder left by a killed run can be removed
+//! by the next one.
+//!
 //! Copies keep file modes and recreate symlinks as symlinks (never followed). Directories
 //! keep their mode plus owner `rwx` (so rein can always fill and remove them). Sockets,
 //! FIFOs and device files are skipped. A top-level `.rein` folder (rein's own run data) is
@@ -67,6 +72,11 @@ pub struct Workspace {
 
 impl Drop for Workspace {
     fn drop(&mut self) {
+        // The folders go right after (their `TempDir`s); the owner markers first.
+        if let Some(root_dir) = &self.root_dir {
+            crate::stale::remove_marker(root_dir.path());
+        }
+        crate::stale::remove_marker(self.pristine_dir.path());
         if let (WorkspaceKind::Worktree { repo, .. }, false) = (&self.kind, self.is_kept()) {
             let root = self.root.to_string_lossy().into_owned();
             // Best effort: a failure leaves a stale worktree entry that `git worktree prune`
@@ -117,6 +127,8 @@ impl Workspace {
         } else {
             copy_tree(&source, &root)?;
         }
+        // Before the pristine copy, so the placeholders never show in the diff.
+        crate::overlay::create_git_placeholders(&root)?;
         let (pristine_dir, pristine) = make_temp_dir("rein-ws-pristine-")?;
         // From our copy, not from `source`, which may change meanwhile.
         copy_tree(&root, &pristine)?;
@@ -203,6 +215,8 @@ impl Workspace {
     /// pristine snapshot is still removed.
     pub fn keep(&mut self) {
         if let Some(root_dir) = self.root_dir.take() {
+            // A kept workspace is the user's now: no cleaner may remove it.
+            crate::stale::remove_marker(root_dir.path());
             let _kept_path = root_dir.keep();
         }
     }
@@ -219,13 +233,16 @@ impl Workspace {
 }
 
 fn make_temp_dir(prefix: &str) -> Result<(tempfile::TempDir, PathBuf), SandboxError> {
+    // Owner only: a copy holds the user's files (a `.env` among them).
     let dir = tempfile::Builder::new()
         .prefix(prefix)
+        .permissions(fs::Permissions::from_mode(0o700))
         .tempdir()
         .map_err(SandboxError::io(
             "create temporary folder in",
             std::env::temp_dir(),
         ))?;
+    crate::stale::write_marker(dir.path());
     let canonical = fs::canonicalize(dir.path())
         .map_err(SandboxError::io("resolve temporary folder", dir.path()))?;
     Ok((dir, canonical))
@@ -357,4 +374,39 @@ fn copy_dir_content(
         // Sockets, FIFOs and devices are not workspace content: skipped.
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode_of(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn workspace_and_pristine_folders_are_owner_only() {
+        let source = tempfile::tempdir().unwrap();
+        fs::set_permissions(source.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(source.path().join(".env"), "TOKEN=x\n").unwrap();
+        for workspace in [
+            Workspace::tempdir().unwrap(),
+            Workspace::copy_of(source.path()).unwrap(),
+            Workspace::copy_of_with(
+                source.path(),
+                CopyOptions {
+                    honour_gitignore: true,
+                },
+            )
+            .unwrap(),
+        ] {
+            assert_eq!(mode_of(workspace.root()), 0o700, "{:?}", workspace.kind());
+            assert_eq!(
+                mode_of(workspace.pristine_dir.path()),
+                0o700,
+                "{:?}",
+                workspace.kind()
+            );
+        }
+    }
 }

@@ -12,6 +12,8 @@ mod hooks;
 mod hostile;
 mod mcp;
 mod output;
+mod protect;
 mod runs;
+mod stale;
 mod tidy;
 mod trust;

@@ -360,6 +360,7 @@ impl LinuxSandbox {
         let config = ToSupervisor::Config(SupervisorConfig {
             workspace,
             read_only_paths: policy.read_only_paths.clone(),
+            overlays: policy.overlays.clone(),
             network_none: policy.network == NetworkMode::None,
             limits: policy.limits,
         });

@@ -10,7 +10,10 @@
 //!   bound from the host, the `fd`, `stdin`, `stdout`, `stderr` symlinks and a private
 //!   tmpfs `shm` (POSIX shared memory);
 //! - a private tmpfs `/tmp` (mode 1777);
-//! - the workspace bound read-write at its own absolute path (`nosuid`, `nodev`);
+//! - the workspace bound read-write at its own absolute path (`nosuid`, `nodev`), then the
+//!   policy's overlays on top of it, parents first (see `crate::overlay`): protected git
+//!   files and folders bound read-only, git folders pinned (bound onto themselves), hidden
+//!   folders under an empty read-only tmpfs and hidden files under an empty read-only file;
 //! - sensitive files of `/etc` (`shadow`, `gshadow`, `sudoers`, ssh host keys…) hidden
 //!   under empty read-only files or folders;
 //! - the old root detached, and the root tmpfs itself remounted read-only.
@@ -22,6 +25,7 @@ use std::path::{Path, PathBuf};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, unshare};
 
+use crate::Overlay;
 use crate::linux::protocol::SupervisorConfig;
 
 /// Device files bound from the host into the sandbox's `/dev`.
@@ -308,6 +312,49 @@ fn mask_etc() -> Result<(), SetupError> {
     std::fs::remove_file(empty_file).map_err(|error| step_error("remove", empty_file, error))
 }
 
+/// Mounts the overlays, in order. Each target must still be the canonical path the plan
+/// named (no symlink appeared on the way since the plan was made).
+fn apply_overlays(overlays: &[Overlay]) -> Result<(), SetupError> {
+    if overlays.is_empty() {
+        return Ok(());
+    }
+    let empty_file = Path::new("/.rein-empty-overlay");
+    std::fs::File::create(empty_file).map_err(|error| step_error("create", empty_file, error))?;
+    for overlay in overlays {
+        let target = overlay.path();
+        let source = under_old_root(target);
+        let Ok(metadata) = std::fs::symlink_metadata(&source) else {
+            continue; // Gone since the plan: nothing to protect or hide.
+        };
+        if std::fs::canonicalize(&source).ok().as_deref() != Some(source.as_path()) {
+            return Err(step_error(
+                "protect",
+                target,
+                "a symlink appeared on its path while the sandbox started",
+            ));
+        }
+        if metadata.is_dir() {
+            create_dir_all(target)?;
+        } else {
+            create_file(target)?;
+        }
+        match overlay {
+            Overlay::ReadOnly(_) => bind_read_only(&source, target)?,
+            Overlay::Pinned(_) => {
+                bind(&source, target)?;
+                set_mount_attributes(target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)?;
+            }
+            Overlay::HiddenFolder(_) => mount_tmpfs(
+                target,
+                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                "mode=0755,size=4k",
+            )?,
+            Overlay::HiddenFile(_) => bind_read_only(empty_file, target)?,
+        }
+    }
+    std::fs::remove_file(empty_file).map_err(|error| step_error("remove", empty_file, error))
+}
+
 /// Builds the sandbox's root file system and makes it the root (see the module doc). Must
 /// run in the new mount namespace, as PID 1 of the new PID namespace (for `/proc`).
 pub(crate) fn build_root(config: &SupervisorConfig) -> Result<(), SetupError> {
@@ -363,6 +410,8 @@ pub(crate) fn build_root(config: &SupervisorConfig) -> Result<(), SetupError> {
     create_dir_all(workspace)?;
     bind(&under_old_root(workspace), workspace)?;
     set_mount_attributes(workspace, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)?;
+
+    apply_overlays(&config.overlays)?;
 
     if Path::new("/etc").is_dir() {
         mask_etc()?;

@@ -8,8 +8,10 @@
 //! count then the items; `option<T>` is a `u8` (0 absent, 1 present) then `T`.
 //!
 //! rein → supervisor:
-//! - `1 config`: workspace `bytes`, read-only paths `list<bytes>`, network none `u8`, limits
-//!   (cpu seconds, memory MiB, processes, file size MiB) `4×u64`. Sent once, first.
+//! - `1 config`: workspace `bytes`, read-only paths `list<bytes>`, overlays `list<(u8,
+//!   bytes)>` (kind: 1 read-only, 2 pinned, 3 hidden folder, 4 hidden file; path), network
+//!   none `u8`, limits (cpu seconds, memory MiB, processes, file size MiB) `4×u64`. Sent
+//!   once, first.
 //! - `2 exec`: id `u64`, argv `list<bytes>`, cwd `bytes`, env `list<(bytes, bytes)>`,
 //!   timeout ms `u64`, stdin `option<bytes>`, max output bytes `u64`.
 //! - `3 cancel`: id `u64` — kill the call with this id (if it is still running); it still gets
@@ -33,7 +35,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::ResourceLimits;
+use crate::{Overlay, ResourceLimits};
 
 /// Largest frame either side accepts (stdin and two capped outputs fit easily).
 pub(crate) const MAX_FRAME_BYTES: usize = 1 << 30;
@@ -63,6 +65,7 @@ impl std::fmt::Display for ProtocolError {
 pub(crate) struct SupervisorConfig {
     pub(crate) workspace: PathBuf,
     pub(crate) read_only_paths: Vec<PathBuf>,
+    pub(crate) overlays: Vec<Overlay>,
     pub(crate) network_none: bool,
     pub(crate) limits: ResourceLimits,
 }
@@ -276,6 +279,16 @@ impl ToSupervisor {
                 for path in &config.read_only_paths {
                     encoder.bytes(path_bytes(path));
                 }
+                encoder.len(config.overlays.len());
+                for overlay in &config.overlays {
+                    encoder.u8(match overlay {
+                        Overlay::ReadOnly(_) => 1,
+                        Overlay::Pinned(_) => 2,
+                        Overlay::HiddenFolder(_) => 3,
+                        Overlay::HiddenFile(_) => 4,
+                    });
+                    encoder.bytes(path_bytes(overlay.path()));
+                }
                 encoder.u8(u8::from(config.network_none));
                 encoder.u64(config.limits.cpu_seconds);
                 encoder.u64(config.limits.memory_mb);
@@ -326,6 +339,21 @@ impl ToSupervisor {
                 for _ in 0..count {
                     read_only_paths.push(decoder.path()?);
                 }
+                let count = decoder.count()?;
+                let mut overlays = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let kind = decoder.u8()?;
+                    let path = decoder.path()?;
+                    overlays.push(match kind {
+                        1 => Overlay::ReadOnly(path),
+                        2 => Overlay::Pinned(path),
+                        3 => Overlay::HiddenFolder(path),
+                        4 => Overlay::HiddenFile(path),
+                        other => {
+                            return Err(ProtocolError(format!("unknown overlay kind {other}")));
+                        }
+                    });
+                }
                 let network_none = decoder.bool()?;
                 let limits = ResourceLimits {
                     cpu_seconds: decoder.u64()?,
@@ -336,6 +364,7 @@ impl ToSupervisor {
                 ToSupervisor::Config(SupervisorConfig {
                     workspace,
                     read_only_paths,
+                    overlays,
                     network_none,
                     limits,
                 })
@@ -539,6 +568,12 @@ mod tests {
         round_trip_to(ToSupervisor::Config(SupervisorConfig {
             workspace: PathBuf::from("/tmp/ws"),
             read_only_paths: vec![PathBuf::from("/usr"), PathBuf::from("/bin")],
+            overlays: vec![
+                Overlay::Pinned(PathBuf::from("/tmp/ws/.git")),
+                Overlay::ReadOnly(PathBuf::from("/tmp/ws/.git/config")),
+                Overlay::HiddenFolder(PathBuf::from("/tmp/ws/private")),
+                Overlay::HiddenFile(PathBuf::from("/tmp/ws/.env")),
+            ],
             network_none: true,
             limits: ResourceLimits::default(),
         }));

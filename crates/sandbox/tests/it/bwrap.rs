@@ -16,6 +16,7 @@ pub fn policy(workspace: &Path) -> SandboxPolicy {
     SandboxPolicy {
         workspace: workspace.to_path_buf(),
         read_only_paths: default_read_only_paths(),
+        overlays: Vec::new(),
         network: NetworkMode::None,
         limits: ResourceLimits {
             cpu_seconds: 2,
@@ -64,7 +65,9 @@ fn backend_is_called_bwrap_and_builds_the_documented_command_line() {
     assert!(!line.contains("--share-net"), "{line}");
     let root = workspace.root().display();
     assert!(
-        line.contains(&format!("--bind {root} {root} --chdir {root} --clearenv --setenv GREETING hello --setenv PATH /usr/bin:/bin -- bash -c true")),
+        line.contains(&format!(
+            "--bind {root} {root} --chdir {root} -- bash -c true"
+        )),
         "{line}"
     );
     assert!(line.contains("--ro-bind /dev/null /etc/shadow"), "{line}");

@@ -35,6 +35,7 @@ fn policy(workspace: &Path) -> SandboxPolicy {
     SandboxPolicy {
         workspace: workspace.to_path_buf(),
         read_only_paths: default_read_only_paths(),
+        overlays: Vec::new(),
         network: NetworkMode::None,
         limits: ResourceLimits {
             cpu_seconds: 5,

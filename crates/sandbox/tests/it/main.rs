@@ -3,10 +3,13 @@
 // Helpers outside `#[test]` functions panic on purpose: a broken fixture fails the test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod argv_secrets;
 mod bwrap;
 mod escape;
 mod exec;
 mod linux;
+mod mcp_filters;
+mod protect;
 mod workspace;
 mod worktree;
 

@@ -46,6 +46,11 @@ fn worktree_count(repo: &Path) -> usize {
 fn a_worktree_is_checked_out_at_the_rev_diffed_and_removed_on_drop() {
     let repo = repo();
     let workspace = Workspace::worktree(repo.path(), "v1").unwrap();
+    // Owner only, like every workspace folder.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(workspace.root()).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o7777, 0o700);
     let root = workspace.root().to_path_buf();
     assert_eq!(
         std::fs::read_to_string(root.join("a.txt")).unwrap(),
