@@ -495,19 +495,19 @@ async fn start_sandbox(
     Ok(match spec.environment.sandbox {
         SandboxKind::Host => Arc::new(HostSandbox::new()),
         SandboxKind::Bwrap => Arc::new(BwrapSandbox::new(policy)?),
-        SandboxKind::Linux => {
-            let helper = match helper {
-                Some(helper) => helper.clone(),
-                None => {
-                    return Err(rein_sandbox::SandboxError::BackendUnavailable {
-                        backend: "linux",
-                        problem: "no sandbox helper program was given".to_owned(),
-                        hint: "run agents with the rein binary, which starts its own helper"
-                            .to_owned(),
-                    });
-                }
+        SandboxKind::Linux | SandboxKind::Landlock => {
+            let Some(helper) = helper else {
+                return Err(rein_sandbox::SandboxError::BackendUnavailable {
+                    backend: spec.environment.sandbox.as_str(),
+                    problem: "no sandbox helper program was given".to_owned(),
+                    hint: "run agents with the rein binary, which starts its own helper".to_owned(),
+                });
             };
-            Arc::new(LinuxSandbox::start(&policy, &helper).await?)
+            if spec.environment.sandbox == SandboxKind::Landlock {
+                Arc::new(LinuxSandbox::start_landlock(&policy, helper).await?)
+            } else {
+                Arc::new(LinuxSandbox::start(&policy, helper).await?)
+            }
         }
     })
 }

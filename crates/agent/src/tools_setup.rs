@@ -72,6 +72,27 @@ pub(crate) async fn load_tools(
 fn mcp_launcher(spec: &AgentSpec, workspace: &Path) -> Result<McpLauncher, AgentError> {
     Ok(match spec.environment.sandbox {
         SandboxKind::Host => McpLauncher::Host,
+        // No long-lived child runs under the landlock supervisor yet, and bwrap needs the
+        // user namespaces this backend exists to do without: refuse rather than run the
+        // server unconfined.
+        SandboxKind::Landlock
+            if spec.tools.mcp.iter().any(|server| {
+                matches!(
+                    server.transport,
+                    rein_spec::spec::McpTransport::Stdio { .. }
+                )
+            }) =>
+        {
+            return Err(AgentError::Sandbox(
+                rein_sandbox::SandboxError::BackendUnavailable {
+                    backend: "landlock",
+                    problem: "stdio MCP servers cannot run under the landlock backend yet"
+                        .to_owned(),
+                    hint: "declare the server with `url` (streamable HTTP), or use `sandbox = \"linux\"` or \"bwrap\" where user namespaces are allowed".to_owned(),
+                },
+            ));
+        }
+        SandboxKind::Landlock => McpLauncher::Host,
         SandboxKind::Bwrap | SandboxKind::Linux => {
             let policy = crate::run::sandbox_policy_for_run(spec, workspace)?;
             let bwrap = rein_sandbox::BwrapSandbox::new(policy).map_err(|err| {

@@ -79,6 +79,10 @@ fn isolation(spec: &AgentSpec) -> Result<String, CliError> {
                     let report = rein_sandbox::probe(&policy).map_err(unavailable)?;
                     Ok(format!("sandbox linux:\n{report}"))
                 }
+                SandboxKind::Landlock => {
+                    let report = rein_sandbox::probe_landlock(&policy).map_err(unavailable)?;
+                    Ok(format!("sandbox landlock:\n{report}"))
+                }
                 _ => {
                     let bwrap =
                         rein_sandbox::BwrapSandbox::new(policy.clone()).map_err(unavailable)?;

@@ -229,16 +229,33 @@ pub fn doctor(args: DoctorArgs) -> Result<i32, CliError> {
         render_section(&mut out, "config layers (lowest first)", &config_checks);
     }
 
-    let linux = runtime.block_on(check_linux_backend(&policy, &probed));
+    let linux = runtime.block_on(check_supervised_backend(&policy, &probed, "linux"));
     let bwrap = runtime.block_on(check_bwrap_backend(&policy));
+    let probed_landlock = rein_sandbox::probe_landlock(&policy);
+    let mut landlock = runtime.block_on(check_supervised_backend(
+        &policy,
+        &probed_landlock,
+        "landlock",
+    ));
     let host =
         Check::ok("host: available (no isolation; only when chosen with sandbox = \"host\")");
-    let (linux_works, bwrap_works) = (linux.is_ok(), bwrap.is_ok());
-    render_section(&mut out, "sandbox backends", &[linux, bwrap, host]);
+    let (linux_works, bwrap_works, landlock_works) =
+        (linux.is_ok(), bwrap.is_ok(), landlock.is_ok());
+    if landlock_works && !linux_works && !bwrap_works {
+        landlock.details.push(format!(
+            "user namespaces are refused here: {}",
+            rein_sandbox::LANDLOCK_ALTERNATIVE
+        ));
+    }
+    render_section(
+        &mut out,
+        "sandbox backends",
+        &[linux, bwrap, landlock, host],
+    );
 
     let code = match &spec {
         None => {
-            if linux_works || bwrap_works {
+            if linux_works || bwrap_works || landlock_works {
                 out.push_str("ok: at least one isolating sandbox backend works here\n");
                 exit::SUCCESS
             } else {
@@ -251,6 +268,7 @@ pub fn doctor(args: DoctorArgs) -> Result<i32, CliError> {
             let backend_works = match backend {
                 SandboxKind::Linux => linux_works,
                 SandboxKind::Bwrap => bwrap_works,
+                SandboxKind::Landlock => landlock_works,
                 SandboxKind::Host => true,
             };
             let model = runtime.block_on(check_model(spec));
@@ -537,41 +555,53 @@ fn problem_and_fix(err: &SandboxError) -> (String, String) {
     }
 }
 
-async fn check_linux_backend(
+/// The `linux` or `landlock` backend (one supervisor, with or without namespaces), started
+/// for real with `true` run in it.
+async fn check_supervised_backend(
     policy: &SandboxPolicy,
     probed: &Result<rein_sandbox::IsolationReport, SandboxError>,
+    name: &str,
 ) -> Check {
     let report = match probed {
         Ok(report) => report,
         Err(err) => {
             let (problem, fix) = problem_and_fix(err);
-            return Check::fail(format!("linux: cannot run here: {problem}"), fix);
+            return Check::fail(format!("{name}: cannot run here: {problem}"), fix);
         }
     };
     let Some(helper) = crate::run::sandbox_helper() else {
         return Check::fail(
-            "linux: cannot find the rein binary to start the sandbox helper",
+            format!("{name}: cannot find the rein binary to start the sandbox helper"),
             "run rein from its installed path",
         );
     };
-    let sandbox = match LinuxSandbox::start(policy, &helper).await {
+    let started = if name == "landlock" {
+        LinuxSandbox::start_landlock(policy, &helper).await
+    } else {
+        LinuxSandbox::start(policy, &helper).await
+    };
+    let sandbox = match started {
         Ok(sandbox) => sandbox,
         Err(err) => {
             let (problem, fix) = problem_and_fix(&err);
-            return Check::fail(format!("linux: the sandbox did not start: {problem}"), fix);
+            return Check::fail(format!("{name}: the sandbox did not start: {problem}"), fix);
         }
     };
     let ran = run_true(&sandbox, &policy.workspace).await;
     let _ = sandbox.teardown().await;
     match ran {
         Ok(()) => {
-            let mut check = Check::ok("linux: works (started a sandbox and ran `true` in it)");
+            let mut check = Check::ok(format!(
+                "{name}: works (started a sandbox and ran `true` in it)"
+            ));
             check.details = report.to_string().lines().map(str::to_owned).collect();
             check
         }
         Err(problem) => Check::fail(
-            format!("linux: started, but a command failed in it: {problem}"),
-            "run `rein run` with sandbox = \"linux\" to see the whole error, and report it",
+            format!("{name}: started, but a command failed in it: {problem}"),
+            format!(
+                "run `rein run` with sandbox = \"{name}\" to see the whole error, and report it"
+            ),
         ),
     }
 }

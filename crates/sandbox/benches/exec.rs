@@ -1,6 +1,6 @@
 //! Exec latency of `/bin/true` through each backend, against bare fork+exec and a bare
 //! `bwrap --unshare-all` measured in the same run, plus the one-time cost of building a
-//! `linux` sandbox; then the same with a workspace that has overlays (a git repository's
+//! `linux` sandbox, the `landlock` backend against `linux` and `host`; then the same with a workspace that has overlays (a git repository's
 //! protected metadata, a hidden folder and 20 hidden files), against the plain backends.
 //!
 //! Run: `cargo bench -p rein-sandbox --bench exec` (prints medians and ratios).
@@ -176,6 +176,18 @@ fn main() {
         .unwrap();
     let linux_exec = time_sandbox(&runtime, &linux, workspace.path(), n);
     runtime.block_on(linux.teardown()).unwrap();
+    // The landlock backend: the same supervisor without namespaces (run as root, its
+    // commands run as nobody; the workspace is theirs).
+    let landlock_workspace = tempfile::tempdir().unwrap();
+    let landlock_policy = SandboxPolicy {
+        workspace: landlock_workspace.path().to_path_buf(),
+        ..policy.clone()
+    };
+    let landlock = runtime
+        .block_on(LinuxSandbox::start_landlock(&landlock_policy, &helper))
+        .unwrap();
+    let landlock_exec = time_sandbox(&runtime, &landlock, landlock_workspace.path(), n);
+    runtime.block_on(landlock.teardown()).unwrap();
 
     let (protected, overlays) = protected_workspace();
     let protected_policy = SandboxPolicy {
@@ -202,14 +214,24 @@ fn main() {
     let linux_protected_exec = time_sandbox(&runtime, &linux_protected, protected.path(), n);
     runtime.block_on(linux_protected.teardown()).unwrap();
 
-    for (name, d) in [("host", host), ("bwrap", bwrap_exec), ("linux", linux_exec)] {
+    for (name, d) in [
+        ("host", host),
+        ("bwrap", bwrap_exec),
+        ("linux", linux_exec),
+        ("landlock", landlock_exec),
+    ] {
         println!(
-            "exec /bin/true via {name:<5}: {:.2} ms = {:.2}x bare fork+exec, {:.2}x bare bwrap",
+            "exec /bin/true via {name:<8}: {:.2} ms = {:.2}x bare fork+exec, {:.2}x bare bwrap",
             ms(d),
             d.as_secs_f64() / bare.as_secs_f64(),
             d.as_secs_f64() / bare_bwrap.as_secs_f64()
         );
     }
+    println!(
+        "landlock: {:.2}x linux, {:.2}x host (per call)",
+        landlock_exec.as_secs_f64() / linux_exec.as_secs_f64(),
+        landlock_exec.as_secs_f64() / host.as_secs_f64()
+    );
     println!(
         "building a linux sandbox (once per run): {:.2} ms",
         ms(median(starts.clone()))

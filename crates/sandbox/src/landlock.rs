@@ -5,6 +5,9 @@
 //! needs (`/dev/null`, `/dev/zero`…) may be written. With Landlock ABI 6 or later the
 //! sandbox also cannot reach abstract UNIX sockets or signal processes outside it.
 //!
+//! The `landlock` backend uses the same ruleset with reads limited to the system folders,
+//! the workspace, its temporary folder and `/proc` ([`restrict_self_to`]).
+//!
 //! Compatibility is best effort across ABI versions (an older kernel enforces what it
 //! knows), but a kernel with no Landlock at all is an error: the backend refuses to start.
 //!
@@ -114,6 +117,18 @@ pub(crate) fn restrict_self(
     writable: &[&Path],
     devices: &[&Path],
 ) -> Result<LandlockOutcome, String> {
+    restrict_self_to(&[Path::new("/")], writable, devices)
+}
+
+/// [`restrict_self`], with reads (and execution) allowed only beneath `readable` (plus the
+/// `writable` folders and the `devices`): the `landlock` backend, which has no mount
+/// namespace to hide the rest of the host. Folders of `readable` that do not exist are
+/// skipped.
+pub(crate) fn restrict_self_to(
+    readable: &[&Path],
+    writable: &[&Path],
+    devices: &[&Path],
+) -> Result<LandlockOutcome, String> {
     let Some(kernel_abi) = kernel_abi() else {
         return Err("the kernel has no Landlock (not built in, or not enabled at boot)".into());
     };
@@ -134,9 +149,14 @@ pub(crate) fn restrict_self(
         .scope(Scope::from_all(SCOPE_ABI))
         .map_err(|error| error.to_string())?;
     let mut created = ruleset.create().map_err(|error| error.to_string())?;
-    created = created
-        .add_rule(PathBeneath::new(path_fd(Path::new("/"))?, read))
-        .map_err(|error| error.to_string())?;
+    for folder in readable {
+        if !folder.exists() {
+            continue;
+        }
+        created = created
+            .add_rule(PathBeneath::new(path_fd(folder)?, read))
+            .map_err(|error| error.to_string())?;
+    }
     for folder in writable {
         created = created
             .add_rule(PathBeneath::new(path_fd(folder)?, all))

@@ -35,7 +35,10 @@ pub use bwrap::{BwrapSandbox, MASKED_PATHS};
 pub use error::SandboxError;
 pub use helper::{run_helper, run_helper_if_requested};
 pub use host::{DRAIN_AFTER_EXIT_MS, HostSandbox};
-pub use linux::{CgroupReport, CgroupVersion, IsolationReport, LinuxSandbox, probe};
+pub use linux::{
+    CgroupReport, CgroupVersion, IsolationReport, LANDLOCK_ALTERNATIVE, LinuxSandbox, probe,
+    probe_landlock,
+};
 pub use overlay::{
     MAX_OVERLAYS, Overlay, Visibility, VisibilityFn, create_git_placeholders, plan_overlays,
 };

@@ -164,6 +164,35 @@ pub(crate) fn apply() -> Result<usize, String> {
     Ok(DENIED_SYSCALLS.len())
 }
 
+/// A filter refusing `socket()` of every family but `AF_UNIX` (internet, packet, netlink…):
+/// the `landlock` backend's `network = "none"`, which has no network namespace.
+fn network_socket_filter() -> Result<BpfProgram, String> {
+    let arch = target_arch()?;
+    let not_unix = rule(vec![condition(
+        0,
+        SeccompCmpArgLen::Dword,
+        SeccompCmpOp::Ne,
+        libc::AF_UNIX.unsigned_abs().into(),
+    )?])?;
+    let filter = SeccompFilter::new(
+        BTreeMap::from([(libc::SYS_socket, vec![not_unix])]),
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EACCES.unsigned_abs()),
+        arch,
+    )
+    .map_err(|error| error.to_string())?;
+    BpfProgram::try_from(filter).map_err(|error| error.to_string())
+}
+
+/// [`apply`], plus the network socket filter when `deny_network_sockets`.
+pub(crate) fn apply_with(deny_network_sockets: bool) -> Result<usize, String> {
+    let denied = apply()?;
+    if deny_network_sockets {
+        seccompiler::apply_filter(&network_socket_filter()?).map_err(|error| error.to_string())?;
+    }
+    Ok(denied)
+}
+
 /// Whether the running kernel supports seccomp filters (`PR_GET_SECCOMP` answers).
 #[allow(unsafe_code)]
 pub(crate) fn kernel_supports_seccomp() -> bool {

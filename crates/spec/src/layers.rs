@@ -1605,10 +1605,11 @@ fn read_locked(
                         "linux" => SandboxKind::Linux,
                         "bwrap" => SandboxKind::Bwrap,
                         "host" => SandboxKind::Host,
+                        "landlock" => SandboxKind::Landlock,
                         other => {
                             return Err(invalid(
                                 format!("unknown sandbox `{other}`"),
-                                Some("sandboxes: linux, bwrap, host"),
+                                Some("sandboxes: linux, bwrap, landlock, host"),
                             ));
                         }
                     };

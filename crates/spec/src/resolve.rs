@@ -690,6 +690,7 @@ impl Resolver<'_> {
                     "host" => SandboxKind::Host,
                     "linux" => SandboxKind::Linux,
                     "bwrap" => SandboxKind::Bwrap,
+                    "landlock" => SandboxKind::Landlock,
                     "docker" => {
                         return Err(self.invalid(
                             "environment.sandbox",

@@ -135,6 +135,9 @@ pub enum SandboxKind {
     Linux,
     /// The same policy through the `bwrap` (bubblewrap) binary.
     Bwrap,
+    /// For hosts that refuse user namespaces: Landlock, seccomp, rlimits and a subreaper
+    /// supervisor, without namespaces (weaker than `linux`; see docs/sandbox.md).
+    Landlock,
 }
 
 impl SandboxKind {
@@ -143,6 +146,7 @@ impl SandboxKind {
             SandboxKind::Host => "host",
             SandboxKind::Linux => "linux",
             SandboxKind::Bwrap => "bwrap",
+            SandboxKind::Landlock => "landlock",
         }
     }
 }

@@ -249,7 +249,8 @@ pub fn open_write_with(path: &ResolvedPath, create_parents: bool) -> Result<fs::
             let name = component.as_os_str();
             if create_parents {
                 match rustix::fs::mkdirat(&parent, name, Mode::from_raw_mode(0o755)) {
-                    Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                    Ok(()) => give_to_folder_owner(&parent, name),
+                    Err(rustix::io::Errno::EXIST) => {}
                     Err(errno) => {
                         return Err(ToolError::Io {
                             action: "create the parent folders of",
@@ -274,6 +275,10 @@ pub fn open_write_with(path: &ResolvedPath, create_parents: bool) -> Result<fs::
     // The parent fd is beneath the root; openat of one plain name with O_NOFOLLOW cannot
     // leave it. Non-blocking, so a FIFO cannot hang the call (it fails with ENXIO when no
     // one reads it); no O_TRUNC, so nothing is cut before the checks below.
+    let is_new = matches!(
+        rustix::fs::statat(&parent, file_name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW),
+        Err(rustix::io::Errno::NOENT)
+    );
     let fd = rustix::fs::openat(
         &parent,
         file_name,
@@ -301,10 +306,36 @@ pub fn open_write_with(path: &ResolvedPath, create_parents: bool) -> Result<fs::
             ),
         });
     }
+    if is_new {
+        give_to_folder_owner(&parent, file_name);
+    }
     let file = fs::File::from(fd);
     file.set_len(0)
         .map_err(ToolError::io("truncate", &path.display))?;
     Ok(file)
+}
+
+/// Gives an entry rein just created the owner of the folder it is in. Under the `landlock`
+/// backend run as root, commands run as `nobody` in a workspace `nobody` owns: a file a
+/// tool made as root would be read-only to them. Where rein may not change owners (it is
+/// not root) or the owners already match, nothing happens.
+fn give_to_folder_owner(parent: &OwnedFd, name: &std::ffi::OsStr) {
+    let Ok(folder) = rustix::fs::fstat(parent) else {
+        return;
+    };
+    let Ok(entry) = rustix::fs::statat(parent, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW) else {
+        return;
+    };
+    if (entry.st_uid, entry.st_gid) == (folder.st_uid, folder.st_gid) {
+        return;
+    }
+    let _not_permitted_is_fine = rustix::fs::chownat(
+        parent,
+        name,
+        Some(rustix::fs::Uid::from_raw(folder.st_uid)),
+        Some(rustix::fs::Gid::from_raw(folder.st_gid)),
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+    );
 }
 
 fn not_a_regular_file(path: &ResolvedPath) -> ToolError {

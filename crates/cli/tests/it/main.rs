@@ -10,6 +10,7 @@ mod guardrails;
 mod harness;
 mod hooks;
 mod hostile;
+mod landlock;
 mod mcp;
 mod output;
 mod protect;

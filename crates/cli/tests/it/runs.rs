@@ -299,7 +299,7 @@ fn verify_never_passing_ends_verify_failed() {
     assert_eq!(of_kind(&events, "verify_result").len(), 2);
 }
 
-fn processes_with_arg(arg: &str) -> Vec<String> {
+pub fn processes_with_arg(arg: &str) -> Vec<String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {

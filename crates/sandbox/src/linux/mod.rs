@@ -45,6 +45,8 @@ use crate::{
 };
 
 const BACKEND: &str = "linux";
+/// The same supervisor without namespaces (see [`LinuxSandbox::start_landlock`]).
+const LANDLOCK_BACKEND: &str = "landlock";
 
 /// How long `start` waits for the supervisor's `ready`.
 const START_TIMEOUT_MS: u64 = 10_000;
@@ -80,23 +82,41 @@ pub struct IsolationReport {
 impl fmt::Display for IsolationReport {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(formatter, "backend: {}", self.backend)?;
-        writeln!(formatter, "namespaces: {}", self.namespaces.join(", "))?;
+        if self.namespaces.is_empty() {
+            writeln!(
+                formatter,
+                "namespaces: none (process ids, /proc and the hostname are the host's)"
+            )?;
+            writeln!(
+                formatter,
+                "protected paths: no mounts (.git/config, .git/hooks and the paths the read rules hide are guarded by the command policy only)"
+            )?;
+        } else {
+            writeln!(formatter, "namespaces: {}", self.namespaces.join(", "))?;
+        }
+        let landlock_only = self.namespaces.is_empty();
         writeln!(
             formatter,
             "network: {}",
-            match self.network {
-                NetworkMode::None => "none (loopback only)",
-                NetworkMode::Host => "host",
+            match (self.network, landlock_only) {
+                (NetworkMode::None, false) => "none (loopback only)",
+                (NetworkMode::None, true) => "none (socket() of every family but AF_UNIX refused)",
+                (NetworkMode::Host, _) => "host",
             }
         )?;
         writeln!(
             formatter,
-            "landlock: abi {}{}, writes only beneath the workspace, /tmp and /dev/shm",
+            "landlock: abi {}{}, {}",
             self.landlock_abi,
             if self.landlock_fully_enforced {
                 ""
             } else {
                 " (partially enforced)"
+            },
+            if landlock_only {
+                "reads only the system paths, the workspace, a per-run temporary folder and /proc; writes only beneath the workspace and that folder"
+            } else {
+                "writes only beneath the workspace, /tmp and /dev/shm"
             }
         )?;
         writeln!(
@@ -144,11 +164,15 @@ impl fmt::Display for IsolationReport {
     }
 }
 
+/// What to choose where the `linux` backend cannot start because user namespaces are
+/// refused (said in every error of it, and by `rein doctor`).
+pub const LANDLOCK_ALTERNATIVE: &str = "where user namespaces are refused (containers, CI runners, Ubuntu's AppArmor restriction), choose `sandbox = \"landlock\"`: Landlock, seccomp and rlimits without namespaces (weaker: see docs/sandbox.md)";
+
 fn unavailable(problem: impl Into<String>, hint: impl Into<String>) -> SandboxError {
     SandboxError::BackendUnavailable {
         backend: BACKEND,
         problem: problem.into(),
-        hint: hint.into(),
+        hint: format!("{}; or, {LANDLOCK_ALTERNATIVE}", hint.into()),
     }
 }
 
@@ -219,6 +243,50 @@ pub fn probe(policy: &SandboxPolicy) -> Result<IsolationReport, SandboxError> {
     })
 }
 
+/// Checks whether this host can run the `landlock` backend (no namespaces needed): Landlock
+/// and seccomp. The error says what is missing.
+pub fn probe_landlock(policy: &SandboxPolicy) -> Result<IsolationReport, SandboxError> {
+    let unavailable = |problem: &str, hint: &str| SandboxError::BackendUnavailable {
+        backend: LANDLOCK_BACKEND,
+        problem: problem.to_owned(),
+        hint: hint.to_owned(),
+    };
+    let Some(landlock_abi) = crate::landlock::kernel_abi() else {
+        return Err(unavailable(
+            "the kernel has no Landlock (it needs Linux 5.13+ with Landlock enabled)",
+            "boot with Landlock in the LSM list (e.g. `lsm=landlock,lockdown,yama,apparmor,bpf`); without it only `sandbox = \"host\"` can run here",
+        ));
+    };
+    if !crate::seccomp::kernel_supports_seccomp() {
+        return Err(unavailable(
+            "the kernel has no seccomp",
+            "use a kernel built with CONFIG_SECCOMP_FILTER",
+        ));
+    }
+    Ok(IsolationReport {
+        backend: LANDLOCK_BACKEND,
+        namespaces: Vec::new(),
+        landlock_abi,
+        landlock_fully_enforced: landlock_abi >= 6,
+        seccomp_denied_syscalls: u32::try_from(crate::seccomp::DENIED_SYSCALLS.len())
+            .unwrap_or(u32::MAX),
+        no_new_privs: true,
+        network: policy.network,
+        rlimits: policy.limits,
+        cgroup: cgroup::probe(&policy.limits),
+    })
+}
+
+/// Marks the calling process non-dumpable: its `/proc/PID/{environ,mem,…}` become
+/// root-owned and `ptrace` access needs `CAP_SYS_PTRACE`.
+#[allow(unsafe_code)]
+fn mark_non_dumpable() {
+    // SAFETY: PR_SET_DUMPABLE takes integers only and changes a flag of this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
 /// The request and reply pipes of the helper.
 #[derive(Debug)]
 struct Channel {
@@ -259,6 +327,9 @@ pub struct LinuxSandbox {
     helper: std::sync::Mutex<Option<Child>>,
     cgroup: std::sync::Mutex<cgroup::Cgroup>,
     report: IsolationReport,
+    /// `landlock` backend: the per-run temporary folder (commands' `TMPDIR`), removed on
+    /// drop.
+    temp_dir: Option<tempfile::TempDir>,
 }
 
 /// Sends `cancel` for a call whose `exec` future is dropped while it waits for the reply,
@@ -311,6 +382,65 @@ impl LinuxSandbox {
         helper: &HelperProgram,
     ) -> Result<LinuxSandbox, SandboxError> {
         let probed = probe(policy)?;
+        Self::start_with(policy, helper, probed, false).await
+    }
+
+    /// The `landlock` backend: the same supervisor, for hosts that refuse user namespaces
+    /// (AppArmor's `apparmor_restrict_unprivileged_userns`, Docker's default seccomp
+    /// profile, many Kubernetes pods). No namespace is entered. Landlock limits reads to
+    /// the system folders, the workspace, a per-run temporary folder (the commands'
+    /// `TMPDIR`) and `/proc`, and writes to the workspace and that folder; seccomp refuses
+    /// the same syscalls as `linux` and, with `NetworkMode::None`, every `socket()` but
+    /// `AF_UNIX`; capabilities are dropped and `no_new_privs` set. The supervisor is a child
+    /// subreaper: after each call it kills every process the call left, `setsid` daemons
+    /// included (orphans are re-parented to it).
+    ///
+    /// What it does not isolate: process ids and `/proc` (other processes of the same user
+    /// are visible, and readable where they are dumpable), the hostname, the host's
+    /// abstract UNIX sockets on kernels before Landlock ABI 6, named UNIX sockets in
+    /// readable folders, and, when rein runs as root, files root can read in the system
+    /// folders.
+    pub async fn start_landlock(
+        policy: &SandboxPolicy,
+        helper: &HelperProgram,
+    ) -> Result<LinuxSandbox, SandboxError> {
+        let probed = probe_landlock(policy)?;
+        Self::start_with(policy, helper, probed, true).await
+    }
+
+    async fn start_with(
+        policy: &SandboxPolicy,
+        helper: &HelperProgram,
+        probed: IsolationReport,
+        landlock_only: bool,
+    ) -> Result<LinuxSandbox, SandboxError> {
+        let backend = probed.backend;
+        if landlock_only {
+            // Without a PID namespace commands see this process in /proc: non-dumpable, its
+            // memory and environment (API keys) are closed to them.
+            mark_non_dumpable();
+        }
+        let temp_dir = if landlock_only {
+            Some(
+                tempfile::Builder::new()
+                    .prefix("rein-tmp-")
+                    .tempdir()
+                    .map_err(SandboxError::io(
+                        "create the sandbox's temporary folder in",
+                        std::env::temp_dir(),
+                    ))?,
+            )
+        } else {
+            None
+        };
+        let temp_path = match &temp_dir {
+            Some(dir) => Some(
+                dir.path()
+                    .canonicalize()
+                    .map_err(SandboxError::io("find the temporary folder", dir.path()))?,
+            ),
+            None => None,
+        };
         let workspace = policy
             .workspace
             .canonicalize()
@@ -363,6 +493,7 @@ impl LinuxSandbox {
             overlays: policy.overlays.clone(),
             network_none: policy.network == NetworkMode::None,
             limits: policy.limits,
+            landlock_only: temp_path,
         });
         let ready = async {
             channel
@@ -391,7 +522,16 @@ impl LinuxSandbox {
                 } else {
                     hint
                 };
-                return Err(unavailable(format!("cannot {step}: {message}"), hint));
+                let hint = if landlock_only {
+                    hint
+                } else {
+                    format!("{hint}; or, {LANDLOCK_ALTERNATIVE}")
+                };
+                return Err(SandboxError::BackendUnavailable {
+                    backend,
+                    problem: format!("cannot {step}: {message}"),
+                    hint,
+                });
             }
             Ok(other) => {
                 return Err(supervisor_error(format!(
@@ -428,6 +568,7 @@ impl LinuxSandbox {
             helper: std::sync::Mutex::new(Some(child)),
             cgroup: std::sync::Mutex::new(cgroup),
             report,
+            temp_dir,
         })
     }
 
@@ -444,7 +585,18 @@ impl LinuxSandbox {
         }
     }
 
-    async fn call(channel: &mut Channel, request: ExecRequest) -> Result<ExecOutput, SandboxError> {
+    async fn call(
+        channel: &mut Channel,
+        mut request: ExecRequest,
+        temp_dir: Option<&std::path::Path>,
+    ) -> Result<ExecOutput, SandboxError> {
+        if let Some(temp_dir) = temp_dir {
+            // The only writable place besides the workspace (no private /tmp here).
+            let temp_dir = temp_dir.display().to_string();
+            for name in ["TMPDIR", "TMP", "TEMP"] {
+                request.env.insert(name.to_owned(), temp_dir.clone());
+            }
+        }
         let program = request.argv.first().cloned().unwrap_or_default();
         let id = channel.next_id;
         channel.next_id += 1;
@@ -557,7 +709,7 @@ fn output_of(done: DoneFrame) -> ExecOutput {
 #[async_trait::async_trait]
 impl Sandbox for LinuxSandbox {
     fn name(&self) -> &'static str {
-        BACKEND
+        self.report.backend
     }
 
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, SandboxError> {
@@ -573,7 +725,8 @@ impl Sandbox for LinuxSandbox {
                 "the sandbox is unusable: {reason}"
             )));
         }
-        let result = Self::call(channel, request).await;
+        let temp_dir = self.temp_dir.as_ref().map(|dir| dir.path());
+        let result = Self::call(channel, request, temp_dir).await;
         if channel.broken.is_some() {
             // A supervisor that lost the protocol may still run a command: end it.
             self.kill_helper();

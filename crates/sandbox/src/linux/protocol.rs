@@ -68,6 +68,9 @@ pub(crate) struct SupervisorConfig {
     pub(crate) overlays: Vec<Overlay>,
     pub(crate) network_none: bool,
     pub(crate) limits: ResourceLimits,
+    /// `Some(temp_dir)` for the `landlock` backend: no namespaces; commands may write only
+    /// beneath the workspace and this per-run temporary folder.
+    pub(crate) landlock_only: Option<PathBuf>,
 }
 
 /// One command for the supervisor to run.
@@ -294,6 +297,13 @@ impl ToSupervisor {
                 encoder.u64(config.limits.memory_mb);
                 encoder.u64(config.limits.processes);
                 encoder.u64(config.limits.file_size_mb);
+                match &config.landlock_only {
+                    Some(temp_dir) => {
+                        encoder.u8(1);
+                        encoder.bytes(path_bytes(temp_dir));
+                    }
+                    None => encoder.u8(0),
+                }
                 encoder.finish()
             }
             ToSupervisor::Exec(exec) => {
@@ -361,12 +371,18 @@ impl ToSupervisor {
                     processes: decoder.u64()?,
                     file_size_mb: decoder.u64()?,
                 };
+                let landlock_only = if decoder.bool()? {
+                    Some(decoder.path()?)
+                } else {
+                    None
+                };
                 ToSupervisor::Config(SupervisorConfig {
                     workspace,
                     read_only_paths,
                     overlays,
                     network_none,
                     limits,
+                    landlock_only,
                 })
             }
             TO_EXEC => {
@@ -576,6 +592,15 @@ mod tests {
             ],
             network_none: true,
             limits: ResourceLimits::default(),
+            landlock_only: None,
+        }));
+        round_trip_to(ToSupervisor::Config(SupervisorConfig {
+            workspace: PathBuf::from("/tmp/ws"),
+            read_only_paths: vec![PathBuf::from("/usr")],
+            overlays: Vec::new(),
+            network_none: false,
+            limits: ResourceLimits::default(),
+            landlock_only: Some(PathBuf::from("/tmp/rein-tmp-x")),
         }));
         round_trip_to(ToSupervisor::Exec(ExecFrame {
             id: 7,

@@ -19,6 +19,7 @@
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -132,7 +133,9 @@ pub(crate) fn helper_main() -> i32 {
     // No controlling terminal (so `/dev/tty` cannot reach the user's), no stray descriptors.
     let _not_a_group_leader_already = nix::unistd::setsid();
     close_inherited_descriptors();
-    if let Err(error) = namespace::enter_namespaces(!config.network_none) {
+    if config.landlock_only.is_none()
+        && let Err(error) = namespace::enter_namespaces(!config.network_none)
+    {
         return send_setup_error(error);
     }
     // SAFETY: the helper is single-threaded (no runtime, no threads started), so the child
@@ -179,7 +182,14 @@ fn prctl_set(option: libc::c_int, value: libc::c_ulong) -> Result<(), Errno> {
 fn supervisor_main(config: &SupervisorConfig, channel: Channel) -> i32 {
     // If the helper's parent side dies (rein killed it), the namespace dies with us.
     let _best_effort = prctl_set(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-    let ready = match set_up(config) {
+    let set_up_result = match &config.landlock_only {
+        Some(temp_dir) => {
+            LANDLOCK_ONLY.store(true, Ordering::Relaxed);
+            set_up_landlock_only(config, temp_dir)
+        }
+        None => set_up(config),
+    };
+    let ready = match set_up_result {
         Ok(ready) => ready,
         Err(error) => return send_setup_error(error),
     };
@@ -226,6 +236,114 @@ fn set_up(config: &SupervisorConfig) -> Result<ReadyFrame, SetupError> {
     })
 }
 
+/// Set-up of the `landlock` backend: no namespaces, so the supervisor becomes a child
+/// subreaper (orphans of a call are re-parented to it and killed after the call), drops its
+/// capabilities, sets `no_new_privs`, limits reads and writes with Landlock and installs
+/// seccomp (with the network socket filter when the network is `none`).
+fn set_up_landlock_only(
+    config: &SupervisorConfig,
+    temp_dir: &Path,
+) -> Result<ReadyFrame, SetupError> {
+    prctl_set(libc::PR_SET_CHILD_SUBREAPER, 1)
+        .map_err(|errno| SetupError::new("become a child subreaper", errno))?;
+    // In a user namespace that maps only root (`unshare --map-root-user`), there is no other
+    // user to become: commands then run as root without capabilities.
+    if nix::unistd::geteuid().is_root()
+        && id_is_mapped("/proc/self/uid_map", UNPRIVILEGED_ID)
+        && id_is_mapped("/proc/self/gid_map", UNPRIVILEGED_ID)
+    {
+        become_unprivileged(&[config.workspace.as_path(), temp_dir])?;
+    }
+    namespace::drop_capabilities()?;
+    prctl_set(libc::PR_SET_NO_NEW_PRIVS, 1)
+        .map_err(|errno| SetupError::new("set no_new_privs", errno))?;
+    let devices: Vec<std::path::PathBuf> = DEVICES
+        .iter()
+        .map(|device| Path::new("/dev").join(device))
+        .collect();
+    let device_paths: Vec<&Path> = devices.iter().map(|path| path.as_path()).collect();
+    let mut readable: Vec<&Path> = config.read_only_paths.iter().map(|p| p.as_path()).collect();
+    // Programs find themselves through /proc/self/exe (rustc, cargo, node…).
+    readable.push(Path::new("/proc"));
+    let landlock = crate::landlock::restrict_self_to(
+        &readable,
+        &[config.workspace.as_path(), temp_dir],
+        &device_paths,
+    )
+    .map_err(|message| SetupError {
+        step: "apply the Landlock ruleset".to_owned(),
+        message,
+        hint: "use Linux 5.13 or later with Landlock enabled (`lsm=landlock,…` on the kernel command line; check /sys/kernel/security/lsm)".to_owned(),
+    })?;
+    let denied = crate::seccomp::apply_with(config.network_none)
+        .map_err(|message| SetupError::new("install the seccomp filter", message))?;
+    Ok(ReadyFrame {
+        landlock_abi: landlock.kernel_abi,
+        landlock_fully_enforced: landlock.fully_enforced,
+        seccomp_denied_syscalls: u32::try_from(denied).unwrap_or(u32::MAX),
+    })
+}
+
+/// The user commands run as on the `landlock` backend when rein runs as root: root without
+/// capabilities would still own most of the host's files (Landlock does not cover `chmod`
+/// or `chown`, and root reads what only root may read), so commands run as `nobody`.
+pub(crate) const UNPRIVILEGED_ID: u32 = 65534;
+
+/// Gives the workspace and the temporary folder to [`UNPRIVILEGED_ID`] and becomes it
+/// (groups dropped first; changing the uid from 0 clears every capability).
+fn become_unprivileged(folders: &[&Path]) -> Result<(), SetupError> {
+    for folder in folders {
+        chown_tree(folder).map_err(|error| {
+            SetupError::new(
+                "give the workspace to the unprivileged user",
+                format!("{}: {error}", folder.display()),
+            )
+        })?;
+    }
+    let (uid, gid) = (
+        nix::unistd::Uid::from_raw(UNPRIVILEGED_ID),
+        nix::unistd::Gid::from_raw(UNPRIVILEGED_ID),
+    );
+    nix::unistd::setgroups(&[])
+        .map_err(|errno| SetupError::new("drop supplementary groups", errno))?;
+    nix::unistd::setresgid(gid, gid, gid)
+        .map_err(|errno| SetupError::new("set the group id", errno))?;
+    nix::unistd::setresuid(uid, uid, uid)
+        .map_err(|errno| SetupError::new("set the user id", errno))?;
+    Ok(())
+}
+
+/// Whether `id` exists in this user namespace (`/proc/self/uid_map` lines are
+/// `inside outside count`).
+fn id_is_mapped(map_file: &str, id: u32) -> bool {
+    std::fs::read_to_string(map_file).is_ok_and(|map| {
+        map.lines().any(|line| {
+            let fields: Vec<u64> = line
+                .split_whitespace()
+                .filter_map(|field| field.parse().ok())
+                .collect();
+            matches!(fields[..], [inside, _, count] if (inside..inside + count).contains(&u64::from(id)))
+        })
+    })
+}
+
+/// `lchown` of every entry beneath `root` (symlinks are not followed).
+fn chown_tree(root: &Path) -> std::io::Result<()> {
+    let id = Some(UNPRIVILEGED_ID);
+    std::os::unix::fs::lchown(root, id, id)?;
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let path = entry?.path();
+            std::os::unix::fs::lchown(&path, id, id)?;
+            if std::fs::symlink_metadata(&path)?.is_dir() {
+                pending.push(path);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Serves `exec` frames until `shutdown` or end of file.
 fn serve(config: &SupervisorConfig, mut channel: Channel) -> i32 {
     let limits = rlimit::limits_for(&config.limits);
@@ -243,10 +361,79 @@ fn serve(config: &SupervisorConfig, mut channel: Channel) -> i32 {
     }
 }
 
-/// Ends every process of the namespace but the supervisor.
+/// Set once at start for the `landlock` backend (no PID namespace).
+static LANDLOCK_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// Rounds of [`kill_descendants`] before it gives up on a process that keeps forking.
+const KILL_ROUNDS: u32 = 1000;
+
+/// Ends every process of the namespace but the supervisor; on the `landlock` backend,
+/// every descendant of the supervisor.
 fn kill_everyone_else() {
+    if LANDLOCK_ONLY.load(Ordering::Relaxed) {
+        kill_descendants();
+        return;
+    }
     // From PID 1 of a PID namespace, pid -1 addresses every other process of it.
     let _none_left_is_fine = kill(Pid::from_raw(-1), Signal::SIGKILL);
+}
+
+/// Kills the supervisor's children until none is alive. The supervisor is a child
+/// subreaper, so a killed process's children — a `setsid` daemon, a double fork — become
+/// its children and are found in the next round. Zombies are left for the reaper.
+fn kill_descendants() {
+    for _round in 0..KILL_ROUNDS {
+        let alive = live_children();
+        if alive.is_empty() {
+            return;
+        }
+        for pid in alive {
+            let _gone_already = kill(pid, Signal::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// The supervisor's children that are not zombies: from
+/// `/proc/self/task/TID/children` (the supervisor is single-threaded), or, on a kernel
+/// without it, from the parent field of every `/proc/PID/stat`.
+fn live_children() -> Vec<Pid> {
+    let me = nix::unistd::getpid();
+    let candidates: Vec<i32> =
+        match std::fs::read_to_string(format!("/proc/self/task/{me}/children")) {
+            Ok(list) => list
+                .split_whitespace()
+                .filter_map(|pid| pid.parse().ok())
+                .collect(),
+            Err(_) => std::fs::read_dir("/proc")
+                .map(|entries| {
+                    entries
+                        .flatten()
+                        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+    candidates
+        .into_iter()
+        .filter(|&pid| {
+            process_state(pid).is_some_and(|(state, parent)| {
+                parent == me.as_raw() && state != 'Z' && state != 'X'
+            })
+        })
+        .map(Pid::from_raw)
+        .collect()
+}
+
+/// The state letter and parent pid of a process, from `/proc/PID/stat`
+/// (`pid (comm) S ppid …`; the command name may hold spaces and parentheses).
+fn process_state(pid: i32) -> Option<(char, i32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let parent = fields.next()?.parse().ok()?;
+    Some((state, parent))
 }
 
 /// Kills and reaps until the supervisor has no child left.

@@ -31,6 +31,12 @@ pub async fn linux_sandbox(policy: &SandboxPolicy) -> LinuxSandbox {
         .unwrap_or_else(|error| panic!("cannot start the linux sandbox: {error}"))
 }
 
+pub async fn landlock_sandbox(policy: &SandboxPolicy) -> LinuxSandbox {
+    LinuxSandbox::start_landlock(policy, &helper_program())
+        .await
+        .unwrap_or_else(|error| panic!("cannot start the landlock sandbox: {error}"))
+}
+
 fn policy(workspace: &Path) -> SandboxPolicy {
     SandboxPolicy {
         workspace: workspace.to_path_buf(),
