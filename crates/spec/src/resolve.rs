@@ -19,9 +19,9 @@ use crate::spec::{
     AgentSpec, CiLogSource, CiLogsSpec, CommandRulesSpec, CommandToolSpec, DashValues,
     EnvironmentSpec, HookEvent, HookPlace, HookSpec, HttpToolSpec, LimitsSpec, LoopSpec,
     McpOnFailure, McpServerSpec, McpTransport, ModelSpec, NetworkRulesSpec, NetworkSpec, OnError,
-    OutputSpec, PathRulesSpec, PolicySpec, Pricing, PromptSpec, Provider, RateLimitSpec,
-    RateLimitTarget, ResourceLimitsSpec, SandboxKind, Secret, SlackPostSpec, SqlQuerySpec,
-    TokenEstimate, ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
+    OutputSpec, PathRulesSpec, PolicySpec, Pricing, PricingSource, PromptSpec, Provider,
+    RateLimitSpec, RateLimitTarget, ResourceLimitsSpec, SandboxKind, Secret, SlackPostSpec,
+    SqlQuerySpec, TokenEstimate, ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
 };
 
 pub(crate) const DEFAULT_MAX_OUTPUT_TOKENS: i64 = 4096;
@@ -532,10 +532,17 @@ impl Resolver<'_> {
             _ => None,
         };
 
+        // The file's prices are for the file's model: when `--model` replaces it, only the
+        // prices `--set` gives (for the new model) are kept, and `--price` wins over all.
+        let set_keys = &self.opts.pricing_set_keys;
         let pricing = match &m.pricing {
-            Some(p) if !model_changed => {
+            Some(p) if !model_changed || !set_keys.is_empty() => {
                 let p_span = p.span();
                 let p = p.get_ref();
+                let kept = |key: &str| !model_changed || set_keys.contains(key);
+                let missing_hint = model_changed.then_some(
+                    "--model replaced the model, so the file's prices are dropped: give both with `--set model.pricing.input_per_mtok=… --set model.pricing.output_per_mtok=…`, or `--price IN/OUT`",
+                );
                 let price =
                     |key: &str, v: Option<&Spanned<f64>>| -> Result<Option<f64>, SpecError> {
                         match v {
@@ -549,17 +556,31 @@ impl Resolver<'_> {
                             None => Ok(None),
                         }
                     };
-                let input = price("model.pricing.input_per_mtok", p.input_per_mtok.as_ref())?;
-                let output = price("model.pricing.output_per_mtok", p.output_per_mtok.as_ref())?;
+                let input = price(
+                    "model.pricing.input_per_mtok",
+                    p.input_per_mtok.as_ref().filter(|_| kept("input_per_mtok")),
+                )?;
+                let output = price(
+                    "model.pricing.output_per_mtok",
+                    p.output_per_mtok
+                        .as_ref()
+                        .filter(|_| kept("output_per_mtok")),
+                )?;
                 let cached = price(
                     "model.pricing.cached_input_per_mtok",
-                    p.cached_input_per_mtok.as_ref(),
+                    p.cached_input_per_mtok
+                        .as_ref()
+                        .filter(|_| kept("cached_input_per_mtok")),
                 )?;
                 let Some(input_per_mtok) = input else {
-                    return Err(self.missing("model.pricing.input_per_mtok", p_span, None));
+                    return Err(self.missing("model.pricing.input_per_mtok", p_span, missing_hint));
                 };
                 let Some(output_per_mtok) = output else {
-                    return Err(self.missing("model.pricing.output_per_mtok", p_span, None));
+                    return Err(self.missing(
+                        "model.pricing.output_per_mtok",
+                        p_span,
+                        missing_hint,
+                    ));
                 };
                 Some(Pricing {
                     input_per_mtok,
@@ -568,6 +589,10 @@ impl Resolver<'_> {
                 })
             }
             _ => None,
+        };
+        let (pricing, pricing_source) = match self.opts.price {
+            Some(price) => (Some(price), PricingSource::Flag),
+            None => (pricing, PricingSource::Spec),
         };
 
         Ok(ModelSpec {
@@ -596,6 +621,7 @@ impl Resolver<'_> {
                 DEFAULT_REQUEST_TIMEOUT,
             )?,
             pricing,
+            pricing_source,
         })
     }
 

@@ -96,6 +96,19 @@ pub struct ModelSpec {
     pub request_timeout: Duration,
     /// Price override; `None` uses the bundled price table.
     pub pricing: Option<Pricing>,
+    /// Where `pricing` came from (meaningful when it is `Some`).
+    pub pricing_source: PricingSource,
+}
+
+/// Where a [`ModelSpec::pricing`] came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PricingSource {
+    /// `[model.pricing]`: the agent file, a config layer, a profile or `--set`.
+    #[default]
+    Spec,
+    /// The `--price` flag.
+    Flag,
 }
 
 /// US dollars per million tokens.
