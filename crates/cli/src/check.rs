@@ -21,7 +21,13 @@ pub struct CheckArgs {
 }
 
 pub fn check(args: CheckArgs) -> Result<i32, CliError> {
-    let spec = crate::run::load_spec(&args.file, &args.vars, &args.model, &args.layers)?;
+    let spec = crate::run::load_spec(
+        &args.file,
+        &args.vars,
+        &args.model,
+        &args.layers,
+        crate::config_cmd::Vars::MayBeUnset,
+    )?;
     let mut text = format!(
         "ok: {} is a valid agent `{}`\n",
         spec.source.display(),

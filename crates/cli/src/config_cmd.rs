@@ -58,7 +58,14 @@ pub struct ShowArgs {
 pub fn config(command: ConfigCommand) -> Result<i32, CliError> {
     match command {
         ConfigCommand::Show(args) => {
-            let layered = load_layered_spec(&args.file, &args.vars, &args.model, &args.layers)?;
+            let layered = load_layered_spec(
+                &args.file,
+                &args.vars,
+                &args.model,
+                &args.layers,
+                Vars::MayBeUnset,
+            )?;
+            note_unset_vars(&layered.spec);
             let mut text = layers::show(&layered);
             if let Some(price) = &args.model.price
                 && layered.spec.model.pricing_source == rein_spec::PricingSource::Flag
@@ -95,6 +102,33 @@ fn attribute_pricing_to_flag(shown: &str, price: &str) -> String {
     out
 }
 
+/// Whether every `{{ name }}` template needs its `--var`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vars {
+    /// `rein run`: a template with no value is an error (exit 2).
+    Required,
+    /// The commands that do not run the agent: it stays as written, and
+    /// [`note_unset_vars`] says so.
+    MayBeUnset,
+}
+
+/// Tell on stderr which templates were left unset, and what `rein run` will need.
+pub fn note_unset_vars(spec: &rein_spec::AgentSpec) {
+    if spec.unset_vars.is_empty() {
+        return;
+    }
+    let flags: Vec<String> = spec
+        .unset_vars
+        .iter()
+        .map(|name| format!("--var {name}=…"))
+        .collect();
+    eprintln!(
+        "note: unset template variables: {} (rein run needs {})",
+        spec.unset_vars.join(", "),
+        flags.join(" ")
+    );
+}
+
 /// Load an agent through the config layers with the CLI's variables, model override and
 /// price, profile, `--set` flags and the process environment.
 pub fn load_layered_spec(
@@ -102,8 +136,10 @@ pub fn load_layered_spec(
     vars: &[String],
     model: &ModelArgs,
     layer_args: &LayerArgs,
+    vars_mode: Vars,
 ) -> Result<Layered, CliError> {
     let mut options = rein_spec::LoadOptions::from_process_env();
+    options.keep_unset_vars = vars_mode == Vars::MayBeUnset;
     for var in vars {
         let (key, value) = rein_spec::parse_var(var)?;
         options.vars.insert(key, value);

@@ -120,9 +120,13 @@ pub fn doctor(args: DoctorArgs) -> Result<i32, CliError> {
             &args.vars,
             &args.model,
             &args.layers,
+            crate::config_cmd::Vars::MayBeUnset,
         )?),
         None => None,
     };
+    if let Some(layered) = &layered {
+        crate::config_cmd::note_unset_vars(&layered.spec);
+    }
     let config_checks: Vec<Check> = match &layered {
         Some(layered) => {
             let mut checks: Vec<Check> = layered

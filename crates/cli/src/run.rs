@@ -88,12 +88,21 @@ pub fn load_spec(
     vars: &[String],
     model: &crate::config_cmd::ModelArgs,
     layers: &crate::config_cmd::LayerArgs,
+    vars_mode: crate::config_cmd::Vars,
 ) -> Result<AgentSpec, CliError> {
-    Ok(crate::config_cmd::load_layered_spec(file, vars, model, layers)?.spec)
+    let spec = crate::config_cmd::load_layered_spec(file, vars, model, layers, vars_mode)?.spec;
+    crate::config_cmd::note_unset_vars(&spec);
+    Ok(spec)
 }
 
 pub fn run(args: RunArgs) -> Result<i32, CliError> {
-    let spec = load_spec(&args.file, &args.vars, &args.model, &args.layers)?;
+    let spec = load_spec(
+        &args.file,
+        &args.vars,
+        &args.model,
+        &args.layers,
+        crate::config_cmd::Vars::Required,
+    )?;
     if let Some(warning) = unpriced_warning(&spec, args.max_cost) {
         eprintln!("warning: {warning}");
     }

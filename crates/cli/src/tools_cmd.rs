@@ -22,7 +22,13 @@ pub struct ToolsArgs {
 }
 
 pub fn tools(args: ToolsArgs) -> Result<i32, CliError> {
-    let spec = crate::run::load_spec(&args.file, &args.vars, &args.model, &args.layers)?;
+    let spec = crate::run::load_spec(
+        &args.file,
+        &args.vars,
+        &args.model,
+        &args.layers,
+        crate::config_cmd::Vars::MayBeUnset,
+    )?;
     let host_env: BTreeMap<String, String> = std::env::vars().collect();
     let runtime = crate::runtime()?;
     let infos = runtime.block_on(rein_agent::describe_tools(&spec, &host_env))?;
@@ -83,6 +89,7 @@ pub fn mcp_serve(args: McpServeArgs) -> Result<i32, CliError> {
         &args.vars,
         &crate::config_cmd::ModelArgs::default(),
         &args.layers,
+        crate::config_cmd::Vars::MayBeUnset,
     )?;
     let always = args.approve == Some(crate::run::ApproveMode::Always);
     let options = rein_agent::ServeOptions {

@@ -76,6 +76,10 @@ pub struct LoadOptions {
     /// [`pricing_keys_of_sets`]). When `--model` replaces the file's model, the file's
     /// prices are dropped but these are kept: they were given for the new model.
     pub pricing_set_keys: BTreeSet<String>,
+    /// Leave a `{{ name }}` template with no `--var` as written and list it in
+    /// [`AgentSpec::unset_vars`], instead of failing: for the commands that do not run the
+    /// agent (`check`, `config show`, `tools`, `doctor`, `mcp-serve`).
+    pub keep_unset_vars: bool,
 }
 
 impl LoadOptions {
@@ -102,6 +106,7 @@ impl fmt::Debug for LoadOptions {
             .field("model_override", &self.model_override)
             .field("price", &self.price)
             .field("pricing_set_keys", &self.pricing_set_keys)
+            .field("keep_unset_vars", &self.keep_unset_vars)
             .finish()
     }
 }

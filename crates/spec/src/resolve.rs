@@ -126,6 +126,8 @@ pub(crate) fn resolve(
         opts,
         base_dir,
         secrets: Vec::new(),
+        unset_vars: Vec::new(),
+        last_unset_templates: Vec::new(),
     };
 
     let name = match &raw.name {
@@ -196,6 +198,7 @@ pub(crate) fn resolve(
         trace,
         hooks,
         secrets,
+        unset_vars: r.unset_vars,
     })
 }
 
@@ -205,6 +208,10 @@ struct Resolver<'a> {
     base_dir: PathBuf,
     /// Every secret value met so far (may repeat; deduplicated at the end).
     secrets: Vec<String>,
+    /// `{{ name }}` templates left unfilled ([`LoadOptions::keep_unset_vars`]), in order.
+    unset_vars: Vec<String>,
+    /// Where the unfilled templates are in the value the last expansion returned.
+    last_unset_templates: Vec<Range<usize>>,
 }
 
 impl Resolver<'_> {
@@ -229,10 +236,18 @@ impl Resolver<'_> {
         let site = Site {
             vars: prompt.then_some(&self.opts.vars),
             secrets_allowed: !prompt,
+            keep_unset_vars: self.opts.keep_unset_vars,
         };
         match interpolate::expand(s.get_ref(), site, self.sources()) {
             Ok(expanded) => {
                 self.secrets.extend(expanded.secrets);
+                self.last_unset_templates.clear();
+                for (name, range) in expanded.unset_vars {
+                    if !self.unset_vars.contains(&name) {
+                        self.unset_vars.push(name);
+                    }
+                    self.last_unset_templates.push(range);
+                }
                 Ok(expanded.value)
             }
             Err(error) => {
@@ -634,9 +649,12 @@ impl Resolver<'_> {
         };
         let span = raw.span();
         let p = raw.into_inner();
-        let system = match &p.system {
-            Some(s) => self.expand_prompt("prompt.system", s)?,
-            None => String::new(),
+        let (system, unset_in_system) = match &p.system {
+            Some(s) => (
+                self.expand_prompt("prompt.system", s)?,
+                std::mem::take(&mut self.last_unset_templates),
+            ),
+            None => (String::new(), Vec::new()),
         };
         let task = match &p.task {
             Some(t) => self.expand_prompt("prompt.task", t)?,
@@ -658,7 +676,12 @@ impl Resolver<'_> {
                 ));
             }
         }
-        Ok(PromptSpec { system, task })
+        Ok(PromptSpec {
+            system,
+            task,
+            unset_in_system,
+            unset_in_task: std::mem::take(&mut self.last_unset_templates),
+        })
     }
 
     fn environment(

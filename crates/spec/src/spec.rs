@@ -64,6 +64,10 @@ pub struct AgentSpec {
     /// the trace redacts each of them wherever it appears.
     #[serde(skip)]
     pub secrets: Vec<Secret>,
+    /// `{{ name }}` templates left as written because no `--var` gave them, in order of
+    /// appearance; always empty unless [`crate::LoadOptions::keep_unset_vars`] was set.
+    #[serde(skip)]
+    pub unset_vars: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -126,6 +130,13 @@ pub struct PromptSpec {
     pub system: String,
     /// The task, templates filled.
     pub task: String,
+    /// Byte ranges of `system` holding a `{{ name }}` template left as written (no
+    /// `--var` gave it; see [`AgentSpec::unset_vars`]).
+    #[serde(skip)]
+    pub unset_in_system: Vec<std::ops::Range<usize>>,
+    /// The same for `task`.
+    #[serde(skip)]
+    pub unset_in_task: Vec<std::ops::Range<usize>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

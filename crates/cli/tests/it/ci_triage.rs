@@ -587,3 +587,112 @@ fn price_flag_on_config_show_doctor_and_tools() {
     );
     assert_eq!(out.code, 2, "{out:?}");
 }
+
+/// `rein ARGS .` in a copy of the example, without `--var`.
+fn without_vars(triage: &Triage, args: &[&str]) -> crate::harness::Output {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_rein"));
+    cmd.current_dir(triage.dir.path())
+        .args(args)
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("OPENAI_API_KEY")
+        .timeout(std::time::Duration::from_secs(120));
+    output(cmd.output().unwrap())
+}
+
+const UNSET_NOTE: &str =
+    "note: unset template variables: repo, run_id (rein run needs --var repo=… --var run_id=…)\n";
+const UNSET_TASK: &str = "Find why run {{ run_id }} of {{ repo }} failed.";
+
+#[test]
+fn check_without_vars_shows_the_templates_and_names_them() {
+    let triage = Triage::new();
+    let out = without_vars(&triage, &["check", "."]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("ok: "), "{out:?}");
+    assert!(out.stdout.contains(UNSET_TASK), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("You are a CI failure analyst for the repository {{ repo }}."),
+        "{out:?}"
+    );
+    assert_eq!(out.stderr, UNSET_NOTE, "{out:?}");
+
+    // One variable given: the note names the other only, and the given one is filled.
+    let out = without_vars(&triage, &["check", ".", "--var", "repo=acme/widgets"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("Find why run {{ run_id }} of acme/widgets failed."),
+        "{out:?}"
+    );
+    assert_eq!(
+        out.stderr,
+        "note: unset template variables: run_id (rein run needs --var run_id=…)\n"
+    );
+
+    // Every variable given: no note.
+    let out = without_vars(
+        &triage,
+        &["check", ".", "--var", "repo=a/b", "--var", "run_id=1"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stderr, "", "{out:?}");
+}
+
+#[test]
+fn config_show_without_vars_shows_the_templates_and_names_them() {
+    let triage = Triage::new();
+    let out = without_vars(&triage, &["config", "show", "."]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(UNSET_TASK), "{out:?}");
+    assert_eq!(out.stderr, UNSET_NOTE, "{out:?}");
+}
+
+#[test]
+fn tools_without_vars_lists_the_tools_and_names_the_variables() {
+    let triage = Triage::new();
+    let out = without_vars(&triage, &["tools", "."]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.starts_with("4 tool(s) for agent `ci-triage`"),
+        "{out:?}"
+    );
+    assert_eq!(out.stderr, UNSET_NOTE, "{out:?}");
+    // `--json` keeps stdout pure JSON; the note is on stderr.
+    let out = without_vars(&triage, &["tools", ".", "--json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let tools: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(tools.as_array().unwrap().len(), 4);
+    assert_eq!(out.stderr, UNSET_NOTE, "{out:?}");
+}
+
+#[test]
+fn doctor_without_vars_checks_the_file_and_names_the_variables() {
+    let triage = Triage::new();
+    let out = without_vars(&triage, &["doctor", "."]);
+    assert!(
+        out.stdout.contains("agent ci-triage (")
+            && out
+                .stdout
+                .contains("✓ model price: priced by [model.pricing]: $0.40/$1.60 per Mtok"),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("template variable"), "{out:?}");
+    assert!(out.stderr.contains(UNSET_NOTE), "{out:?}");
+}
+
+#[test]
+fn run_without_vars_still_fails_before_starting() {
+    let triage = Triage::new();
+    let out = without_vars(&triage, &["run", "."]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "error: ./agent.toml:37:10: template variable `repo` is not set\nhint: pass `--var repo=VALUE`\n"
+    );
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        !triage.dir.path().join(".rein").exists(),
+        "no run was started"
+    );
+}

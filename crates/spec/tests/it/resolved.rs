@@ -422,3 +422,47 @@ fn price_flag_and_set_prices_survive_the_model_override() {
         "{err}"
     );
 }
+
+#[test]
+fn unset_templates_can_stay_as_written_and_show_as_templates() {
+    let text = MINIMAL.replace(
+        "task = \"Find why the build failed.\"",
+        "system = \"For {{ repo }}.\"\ntask = 'Find why run {{run_id}} of {{ repo }} failed; {{ \"{{\" }} x }} is literal.'",
+    );
+    let env = [("OPENAI_API_KEY", "k")];
+
+    // `rein run`: an error, as before.
+    let err = parse_agent(&text, Path::new(SOURCE), &opts(&env, &[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("template variable `repo` is not set"), "{err}");
+
+    // The other commands: kept as written, named once each, in order.
+    let mut o = opts(&env, &[("repo", "acme/widgets")]);
+    o.keep_unset_vars = true;
+    let spec = parse_agent(&text, Path::new(SOURCE), &o).unwrap();
+    assert_eq!(spec.unset_vars, ["run_id"]);
+    assert_eq!(
+        spec.prompt.task,
+        "Find why run {{run_id}} of acme/widgets failed; {{ x }} is literal."
+    );
+    let mut o = opts(&env, &[]);
+    o.keep_unset_vars = true;
+    let spec = parse_agent(&text, Path::new(SOURCE), &o).unwrap();
+    assert_eq!(spec.unset_vars, ["repo", "run_id"]);
+
+    // Shown, the unset ones are templates again and the literal stays escaped: the shown
+    // file, loaded with the variables, is the file loaded with them.
+    let shown = spec.to_display_toml();
+    assert!(
+        shown.contains(
+            r#"task = 'Find why run {{run_id}} of {{ repo }} failed; {{ "{{" }} x }} is literal.'"#
+        ),
+        "{shown}"
+    );
+    let vars = [("repo", "r"), ("run_id", "7")];
+    let again = parse_agent(&shown, Path::new(SOURCE), &opts(&env, &vars)).unwrap();
+    let direct = parse_agent(&text, Path::new(SOURCE), &opts(&env, &vars)).unwrap();
+    assert_eq!(again.prompt.task, direct.prompt.task);
+    assert_eq!(again.prompt.system, "For r.");
+}
