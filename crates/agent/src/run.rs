@@ -352,6 +352,7 @@ pub(crate) async fn prepare(
             model: model_id.to_owned(),
             workspace: workspace.root().display().to_string(),
             sandbox: sandbox.name().to_owned(),
+            pricing: rein_model::pricing::describe(&spec.model),
             spec: spec_value,
             rein_version: env!("CARGO_PKG_VERSION").to_owned(),
         }),

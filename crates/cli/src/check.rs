@@ -16,18 +16,27 @@ pub struct CheckArgs {
     pub vars: Vec<String>,
     #[command(flatten)]
     pub layers: crate::config_cmd::LayerArgs,
-    /// Override the model: `provider:name`, e.g. `openai:gpt-4.1-mini`.
-    #[arg(long, value_name = "PROVIDER:NAME")]
-    pub model: Option<String>,
+    #[command(flatten)]
+    pub model: crate::config_cmd::ModelArgs,
 }
 
 pub fn check(args: CheckArgs) -> Result<i32, CliError> {
-    let spec = crate::run::load_spec(&args.file, &args.vars, args.model.as_deref(), &args.layers)?;
+    let spec = crate::run::load_spec(
+        &args.file,
+        &args.vars,
+        &args.model,
+        &args.layers,
+        crate::config_cmd::Vars::MayBeUnset,
+    )?;
     let mut text = format!(
         "ok: {} is a valid agent `{}`\n",
         spec.source.display(),
         spec.name
     );
+    text.push_str(&format!("# model {}\n", crate::run::model_header(&spec)));
+    if let Some(warning) = crate::run::unpriced_warning(&spec, None) {
+        text.push_str(&format!("# warning: {warning}\n"));
+    }
     text.push_str(&spec.to_display_toml());
     let policy = rein_policy::Policy::new(&rein_agent::policy_config(
         &spec,

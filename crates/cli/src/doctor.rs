@@ -38,9 +38,8 @@ pub struct DoctorArgs {
     pub vars: Vec<String>,
     #[command(flatten)]
     pub layers: crate::config_cmd::LayerArgs,
-    /// Override the model: `provider:name`, as for `rein run`.
-    #[arg(long, value_name = "PROVIDER:NAME")]
-    pub model: Option<String>,
+    #[command(flatten)]
+    pub model: crate::config_cmd::ModelArgs,
     /// Only remove workspace folders left in the temp dir by killed runs (whose owner
     /// process is gone), print what was removed, and exit.
     #[arg(long)]
@@ -150,11 +149,15 @@ pub fn doctor(args: DoctorArgs) -> Result<i32, CliError> {
         Some(file) => Some(crate::config_cmd::load_layered_spec(
             file,
             &args.vars,
-            args.model.as_deref(),
+            &args.model,
             &args.layers,
+            crate::config_cmd::Vars::MayBeUnset,
         )?),
         None => None,
     };
+    if let Some(layered) = &layered {
+        crate::config_cmd::note_unset_vars(&layered.spec);
+    }
     let config_checks: Vec<Check> = match &layered {
         Some(layered) => {
             let mut checks: Vec<Check> = layered
@@ -272,6 +275,7 @@ pub fn doctor(args: DoctorArgs) -> Result<i32, CliError> {
                 SandboxKind::Host => true,
             };
             let model = runtime.block_on(check_model(spec));
+            let pricing = check_pricing(spec);
             let trace = check_trace_dir(&spec.trace.dir);
             let mut problems = Vec::new();
             if !backend_works {
@@ -279,6 +283,9 @@ pub fn doctor(args: DoctorArgs) -> Result<i32, CliError> {
             }
             if !model.is_ok() {
                 problems.push("model".to_owned());
+            }
+            if !pricing.is_ok() {
+                problems.push("model price".to_owned());
             }
             if !trace.is_ok() {
                 problems.push("trace folder".to_owned());
@@ -294,7 +301,7 @@ pub fn doctor(args: DoctorArgs) -> Result<i32, CliError> {
             render_section(
                 &mut out,
                 &format!("agent {} ({})", spec.name, spec.source.display()),
-                &[backend_line, model, trace],
+                &[backend_line, model, pricing, trace],
             );
             if problems.is_empty() {
                 out.push_str(&format!("ok: {} can run here\n", spec.source.display()));
@@ -763,6 +770,25 @@ async fn check_model(spec: &AgentSpec) -> Check {
             ),
             "check the network, a proxy or firewall, and [model] base_url (or the provider's *_BASE_URL variable)",
         ),
+    }
+}
+
+/// How the model is priced; an unpriced model under a cost cap fails (its first call
+/// would be refused).
+fn check_pricing(spec: &AgentSpec) -> Check {
+    let text = format!(
+        "model price: {}",
+        rein_model::pricing::describe(&spec.model)
+    );
+    match (
+        crate::run::unpriced_warning(spec, None),
+        spec.limits.max_cost_usd,
+    ) {
+        (Some(_), Some(cap)) => Check::fail(
+            format!("{text}, and the cost cap (max_cost_usd = {cap}) refuses its first call"),
+            "run with `--price free` (a local model) or `--price IN/OUT`, or set [model.pricing]",
+        ),
+        _ => Check::ok(text),
     }
 }
 

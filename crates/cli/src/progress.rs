@@ -57,10 +57,16 @@ pub fn listener(mode: ProgressMode, max_steps: u32) -> Listener {
 fn plain_line(event: &Event) -> Option<String> {
     let step = event.step;
     Some(match &event.data {
-        EventData::RunStarted(started) => format!(
-            "run {} started: agent {}, model {}, sandbox {}",
-            event.run_id, started.agent, started.model, started.sandbox
-        ),
+        EventData::RunStarted(started) => {
+            let mut line = format!(
+                "run {} started: agent {}, model {}, sandbox {}",
+                event.run_id, started.agent, started.model, started.sandbox
+            );
+            if !started.pricing.is_empty() {
+                line.push_str(&format!(", {}", started.pricing));
+            }
+            line
+        }
         EventData::ModelResponse(response) => {
             let what = if response.tool_calls.is_empty() {
                 "answer".to_owned()

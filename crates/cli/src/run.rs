@@ -18,10 +18,8 @@ pub struct RunArgs {
     /// Fill a `{{ key }}` template of the prompt (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE")]
     pub vars: Vec<String>,
-    /// Override the model: `provider:name`, e.g. `openai:gpt-4.1-mini`,
-    /// `anthropic:claude-sonnet-4-5`, `openai:qwen3` with OPENAI_BASE_URL for Ollama.
-    #[arg(long, value_name = "PROVIDER:NAME")]
-    pub model: Option<String>,
+    #[command(flatten)]
+    pub model: crate::config_cmd::ModelArgs,
     /// Write every trace event as one JSON line to stdout (and nothing else).
     #[arg(long)]
     pub json: bool,
@@ -88,14 +86,26 @@ impl RunArgs {
 pub fn load_spec(
     file: &Path,
     vars: &[String],
-    model: Option<&str>,
+    model: &crate::config_cmd::ModelArgs,
     layers: &crate::config_cmd::LayerArgs,
+    vars_mode: crate::config_cmd::Vars,
 ) -> Result<AgentSpec, CliError> {
-    Ok(crate::config_cmd::load_layered_spec(file, vars, model, layers)?.spec)
+    let spec = crate::config_cmd::load_layered_spec(file, vars, model, layers, vars_mode)?.spec;
+    crate::config_cmd::note_unset_vars(&spec);
+    Ok(spec)
 }
 
 pub fn run(args: RunArgs) -> Result<i32, CliError> {
-    let spec = load_spec(&args.file, &args.vars, args.model.as_deref(), &args.layers)?;
+    let spec = load_spec(
+        &args.file,
+        &args.vars,
+        &args.model,
+        &args.layers,
+        crate::config_cmd::Vars::Required,
+    )?;
+    if let Some(warning) = unpriced_warning(&spec, args.max_cost) {
+        eprintln!("warning: {warning}");
+    }
     if spec.environment.sandbox == SandboxKind::Host {
         eprintln!("warning: sandbox = \"host\": commands run on this machine without isolation");
     }
@@ -153,6 +163,38 @@ pub fn run(args: RunArgs) -> Result<i32, CliError> {
     })?;
     progress::finish(mode, &outcome)?;
     Ok(outcome.stop_reason.exit_code())
+}
+
+/// `provider:name, priced by …`: the model of a spec and how it is priced.
+pub fn model_header(spec: &AgentSpec) -> String {
+    format!(
+        "{}:{}, {}",
+        provider_str(spec.model.provider),
+        spec.model.name,
+        rein_model::pricing::describe(&spec.model)
+    )
+}
+
+/// The warning for a model with no price under a cost cap (the file's, or `--max-cost`):
+/// its first call would be refused.
+pub fn unpriced_warning(spec: &AgentSpec, flag_max_cost: Option<f64>) -> Option<String> {
+    let cap = spec.limits.max_cost_usd.or(flag_max_cost)?;
+    if rein_model::pricing::price_for(&spec.model).is_some() {
+        return None;
+    }
+    Some(format!(
+        "model {}:{} has no known price, so under the cost cap of ${cap} its first call is refused; give it one with `--price free` (a local model) or `--price IN/OUT` (US dollars per million input/output tokens)",
+        provider_str(spec.model.provider),
+        spec.model.name
+    ))
+}
+
+fn provider_str(provider: rein_spec::Provider) -> &'static str {
+    match provider {
+        rein_spec::Provider::Openai => "openai",
+        rein_spec::Provider::Anthropic => "anthropic",
+        rein_spec::Provider::Scripted => "scripted",
+    }
 }
 
 /// Turn SIGINT and SIGTERM into a cancellation of the run.

@@ -13,6 +13,8 @@ pub struct ToolsArgs {
     #[arg(long = "var", value_name = "KEY=VALUE")]
     pub vars: Vec<String>,
     #[command(flatten)]
+    pub model: crate::config_cmd::ModelArgs,
+    #[command(flatten)]
     pub layers: crate::config_cmd::LayerArgs,
     /// Print the tools as JSON (name, source, description, input_schema, policy).
     #[arg(long)]
@@ -20,7 +22,13 @@ pub struct ToolsArgs {
 }
 
 pub fn tools(args: ToolsArgs) -> Result<i32, CliError> {
-    let spec = crate::run::load_spec(&args.file, &args.vars, None, &args.layers)?;
+    let spec = crate::run::load_spec(
+        &args.file,
+        &args.vars,
+        &args.model,
+        &args.layers,
+        crate::config_cmd::Vars::MayBeUnset,
+    )?;
     let host_env: BTreeMap<String, String> = std::env::vars().collect();
     let runtime = crate::runtime()?;
     let infos = runtime.block_on(rein_agent::describe_tools(&spec, &host_env))?;
@@ -76,7 +84,13 @@ pub struct McpServeArgs {
 }
 
 pub fn mcp_serve(args: McpServeArgs) -> Result<i32, CliError> {
-    let spec = crate::run::load_spec(&args.file, &args.vars, None, &args.layers)?;
+    let spec = crate::run::load_spec(
+        &args.file,
+        &args.vars,
+        &crate::config_cmd::ModelArgs::default(),
+        &args.layers,
+        crate::config_cmd::Vars::MayBeUnset,
+    )?;
     let always = args.approve == Some(crate::run::ApproveMode::Always);
     let options = rein_agent::ServeOptions {
         host_env: std::env::vars().collect(),

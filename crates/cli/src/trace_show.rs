@@ -95,15 +95,21 @@ pub fn render(events: &[rein_trace::Event], truncated_tail: bool) -> String {
     for event in events {
         let step = event.step;
         let line = match &event.data {
-            EventData::RunStarted(started) => format!(
-                "run {}  agent {}  model {}  sandbox {}  rein {}\nworkspace {}",
-                event.run_id,
-                started.agent,
-                started.model,
-                started.sandbox,
-                started.rein_version,
-                started.workspace
-            ),
+            EventData::RunStarted(started) => {
+                let mut line = format!(
+                    "run {}  agent {}  model {}  sandbox {}  rein {}\nworkspace {}",
+                    event.run_id,
+                    started.agent,
+                    started.model,
+                    started.sandbox,
+                    started.rein_version,
+                    started.workspace
+                );
+                if !started.pricing.is_empty() {
+                    line.push_str(&format!("\n{}", started.pricing));
+                }
+                line
+            }
             EventData::ModelRequest(_) => continue,
             EventData::ModelAttemptFailed(failed) => format!(
                 "step {step:>3}  model   attempt {} failed: {} (retry in {} ms)",

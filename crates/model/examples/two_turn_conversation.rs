@@ -60,6 +60,7 @@ async fn converse(
         max_attempts: 3,
         request_timeout: Duration::from_secs(30),
         pricing: None,
+        pricing_source: rein_spec::spec::PricingSource::Spec,
     };
     let model = build_model(&spec).map_err(|err| err.to_string())?;
     let mut request = Request {

@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use rein_spec::spec::{ModelSpec, Provider};
+use rein_spec::spec::{ModelSpec, PricingSource, Provider};
 use serde::Deserialize;
 
 pub use rein_spec::spec::Pricing;
@@ -88,6 +88,57 @@ pub fn price_for(spec: &ModelSpec) -> Option<Pricing> {
     }
 }
 
+/// How the spec's model is priced, for the run header, `rein check` and `run_started`:
+/// `priced by --price: free`, `priced by [model.pricing]: $0.15/$0.60 per Mtok`,
+/// `priced by the bundled table (prices as of 2026-01-15): $0.40/$1.60 per Mtok`,
+/// `priced by the scripted provider: free`, or `unpriced`.
+pub fn describe(spec: &ModelSpec) -> String {
+    let by = |source: &str, pricing: &Pricing| format!("priced by {source}: {}", per_mtok(pricing));
+    match (&spec.pricing, spec.pricing_source) {
+        (Some(pricing), PricingSource::Flag) => by("--price", pricing),
+        (Some(pricing), PricingSource::Spec) => by("[model.pricing]", pricing),
+        (None, _) => match price_for(spec) {
+            Some(pricing) if spec.provider == Provider::Scripted => {
+                by("the scripted provider", &pricing)
+            }
+            Some(pricing) => by(
+                &format!("the bundled table (prices as of {})", prices_as_of()),
+                &pricing,
+            ),
+            None => "unpriced".to_owned(),
+        },
+    }
+}
+
+/// `free`, or `$IN/$OUT per Mtok` (and the cached input price when it is set).
+fn per_mtok(pricing: &Pricing) -> String {
+    let free = pricing.input_per_mtok == 0.0
+        && pricing.output_per_mtok == 0.0
+        && pricing.cached_input_per_mtok.is_none_or(|c| c == 0.0);
+    if free {
+        return "free".to_owned();
+    }
+    let mut text = format!(
+        "{}/{} per Mtok",
+        dollars(pricing.input_per_mtok),
+        dollars(pricing.output_per_mtok)
+    );
+    if let Some(cached) = pricing.cached_input_per_mtok {
+        text.push_str(&format!(", cached input {}", dollars(cached)));
+    }
+    text
+}
+
+/// `$0.15`, `$2.00`, `$0.075`: cents always shown, more digits when there are.
+fn dollars(value: f64) -> String {
+    let cents = format!("{value:.2}");
+    if cents.parse::<f64>().is_ok_and(|c| c == value) {
+        format!("${cents}")
+    } else {
+        format!("${value}")
+    }
+}
+
 /// Cost in US dollars of `usage` at `pricing`. `usage.input_tokens` counts all input tokens,
 /// cache reads and writes included.
 pub fn cost_usd(pricing: &Pricing, provider: Provider, usage: &Usage) -> f64 {
@@ -144,6 +195,58 @@ mod tests {
         );
         assert_eq!(bundled_price("gpt-4.10"), None);
         assert_eq!(bundled_price("llama3.2"), None);
+    }
+
+    #[test]
+    fn describe_names_the_source_and_the_prices() {
+        let mut spec = ModelSpec {
+            provider: Provider::Openai,
+            name: "qwen2.5-coder".to_owned(),
+            base_url: "http://127.0.0.1:1/v1".to_owned(),
+            api_key: None,
+            temperature: None,
+            max_output_tokens: 100,
+            stream: false,
+            script: None,
+            max_attempts: 1,
+            request_timeout: std::time::Duration::from_secs(1),
+            pricing: None,
+            pricing_source: PricingSource::Spec,
+        };
+        assert_eq!(describe(&spec), "unpriced");
+        spec.name = "gpt-4.1-mini".to_owned();
+        assert_eq!(
+            describe(&spec),
+            format!(
+                "priced by the bundled table (prices as of {}): $0.40/$1.60 per Mtok, cached input $0.10",
+                prices_as_of()
+            )
+        );
+        spec.pricing = Some(Pricing {
+            input_per_mtok: 0.15,
+            output_per_mtok: 0.6,
+            cached_input_per_mtok: None,
+        });
+        assert_eq!(
+            describe(&spec),
+            "priced by [model.pricing]: $0.15/$0.60 per Mtok"
+        );
+        spec.pricing = Some(Pricing {
+            input_per_mtok: 0.0,
+            output_per_mtok: 0.0,
+            cached_input_per_mtok: None,
+        });
+        spec.pricing_source = PricingSource::Flag;
+        assert_eq!(describe(&spec), "priced by --price: free");
+        spec.pricing = Some(Pricing {
+            input_per_mtok: 0.075,
+            output_per_mtok: 3.0,
+            cached_input_per_mtok: None,
+        });
+        assert_eq!(describe(&spec), "priced by --price: $0.075/$3.00 per Mtok");
+        spec.pricing = None;
+        spec.provider = Provider::Scripted;
+        assert_eq!(describe(&spec), "priced by the scripted provider: free");
     }
 
     #[test]

@@ -130,8 +130,27 @@ impl Writer<'_> {
     }
 
     /// A prompt: like [`Writer::string`], and `{{` written as a template literal.
-    fn prompt(&self, s: &str) -> String {
-        self.string(&s.replace("{{", "{{ \"{{\" }}"))
+    /// A prompt with each literal `{{` written `{{ "{{" }}`; the templates in `unset` (left
+    /// as written, no `--var` gave them) stay templates.
+    fn prompt(&self, s: &str, unset: &[std::ops::Range<usize>]) -> String {
+        let mut out = String::with_capacity(s.len());
+        let mut i = 0;
+        while i < s.len() {
+            if let Some(range) = unset.iter().find(|r| r.start == i) {
+                out.push_str(&s[range.clone()]);
+                i = range.end;
+            } else if s[i..].starts_with("{{") {
+                out.push_str("{{ \"{{\" }}");
+                i += 2;
+            } else {
+                let Some(c) = s[i..].chars().next() else {
+                    break;
+                };
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+        self.string(&out)
     }
 
     fn strings(&self, items: &[String]) -> String {
@@ -214,8 +233,14 @@ impl AgentSpec {
         }
 
         w.header("prompt");
-        w.line("system", w.prompt(&self.prompt.system));
-        w.line("task", w.prompt(&self.prompt.task));
+        w.line(
+            "system",
+            w.prompt(&self.prompt.system, &self.prompt.unset_in_system),
+        );
+        w.line(
+            "task",
+            w.prompt(&self.prompt.task, &self.prompt.unset_in_task),
+        );
 
         let e = &self.environment;
         w.header("environment");

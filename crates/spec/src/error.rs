@@ -147,6 +147,14 @@ pub enum SpecError {
         hint: Option<String>,
     },
 
+    /// A `--price` argument that is not `free` or `IN/OUT` with two prices ≥ 0.
+    #[error("invalid price `{input}`: {message}\nhint: {hint}")]
+    BadPrice {
+        input: String,
+        message: String,
+        hint: String,
+    },
+
     /// A config layer (system, user, project or policy file) could not be read.
     #[error("cannot read config file {}: {source}", path.display())]
     ReadConfig {
@@ -263,6 +271,7 @@ macro_rules! with_location {
             SpecError::ReadAgent { .. }
             | SpecError::BadVar { .. }
             | SpecError::BadModelOverride { .. }
+            | SpecError::BadPrice { .. }
             | SpecError::ReadConfig { .. }
             | SpecError::BadSet { .. }
             | SpecError::InSet { .. }

@@ -22,6 +22,10 @@ pub(crate) struct Site<'a> {
     pub vars: Option<&'a BTreeMap<String, String>>,
     /// `false` where a secret must not go (the prompt is sent to the model).
     pub secrets_allowed: bool,
+    /// A `{{ name }}` with no value stays as written and is listed in
+    /// [`Expanded::unset_vars`] instead of being an error (commands that do not run the
+    /// agent).
+    pub keep_unset_vars: bool,
 }
 
 /// The environment and folder interpolation reads from.
@@ -36,6 +40,9 @@ pub(crate) struct Expanded {
     pub value: String,
     /// Secret values substituted into `value`.
     pub secrets: Vec<String>,
+    /// `{{ name }}` templates left as written ([`Site::keep_unset_vars`]), in order: the
+    /// name, and where the template is in `value`.
+    pub unset_vars: Vec<(String, std::ops::Range<usize>)>,
 }
 
 #[derive(Debug)]
@@ -72,6 +79,7 @@ pub(crate) fn expand(
 ) -> Result<Expanded, ExpandError> {
     let mut value = String::with_capacity(text.len());
     let mut secrets = Vec::new();
+    let mut unset_vars = Vec::new();
     let mut i = 0;
     while i < text.len() {
         let rest = &text[i..];
@@ -101,7 +109,15 @@ pub(crate) fn expand(
                 )));
             };
             let inner = rest[2..2 + close].trim();
-            value.push_str(&template(inner, vars).map_err(fail)?);
+            match template(inner, vars) {
+                Ok(filled) => value.push_str(&filled),
+                Err(ExpandErrorKind::MissingVar { name, .. }) if site.keep_unset_vars => {
+                    let start = value.len();
+                    value.push_str(&rest[..2 + close + 2]);
+                    unset_vars.push((name, start..value.len()));
+                }
+                Err(kind) => return Err(fail(kind)),
+            }
             i += 2 + close + 2;
         } else {
             let Some(c) = rest.chars().next() else { break };
@@ -109,7 +125,11 @@ pub(crate) fn expand(
             i += c.len_utf8();
         }
     }
-    Ok(Expanded { value, secrets })
+    Ok(Expanded {
+        value,
+        secrets,
+        unset_vars,
+    })
 }
 
 /// The value of `${inner}`, and the secret it is when it is one.
@@ -250,6 +270,7 @@ mod tests {
         let site = Site {
             vars,
             secrets_allowed: vars.is_none(),
+            keep_unset_vars: false,
         };
         let sources = Sources {
             env: &env,
@@ -334,5 +355,40 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(run(input, Some(&vars)), expected, "input: {input}");
         }
+    }
+
+    #[test]
+    fn unset_templates_stay_as_written_when_asked() {
+        let vars = BTreeMap::from([("repo".to_owned(), "rein".to_owned())]);
+        let env = BTreeMap::new();
+        let site = Site {
+            vars: Some(&vars),
+            secrets_allowed: false,
+            keep_unset_vars: true,
+        };
+        let sources = Sources {
+            env: &env,
+            base_dir: Path::new("/nonexistent"),
+        };
+        let expanded = expand(
+            "run {{ run_id }} of {{ repo }}, {{run_id}} {{ other }} {{ \"{{\" }}",
+            site,
+            sources,
+        )
+        .unwrap();
+        assert_eq!(
+            expanded.value,
+            "run {{ run_id }} of rein, {{run_id}} {{ other }} {{"
+        );
+        let names: Vec<&str> = expanded
+            .unset_vars
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(names, ["run_id", "run_id", "other"]);
+        let (_, range) = &expanded.unset_vars[1];
+        assert_eq!(&expanded.value[range.clone()], "{{run_id}}");
+        // A malformed template is still an error.
+        assert!(expand("{{ a b }}", site, sources).is_err());
     }
 }

@@ -19,9 +19,9 @@ use crate::spec::{
     AgentSpec, CiLogSource, CiLogsSpec, CommandRulesSpec, CommandToolSpec, DashValues,
     EnvironmentSpec, HookEvent, HookPlace, HookSpec, HttpToolSpec, LimitsSpec, LoopSpec,
     McpOnFailure, McpServerSpec, McpTransport, ModelSpec, NetworkRuleSpec, NetworkRulesSpec,
-    NetworkSpec, OnError, OutputSpec, PathRulesSpec, PolicySpec, Pricing, PromptSpec, Provider,
-    RateLimitSpec, RateLimitTarget, ResourceLimitsSpec, SandboxKind, Secret, SlackPostSpec,
-    SqlQuerySpec, TokenEstimate, ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
+    NetworkSpec, OnError, OutputSpec, PathRulesSpec, PolicySpec, Pricing, PricingSource,
+    PromptSpec, Provider, RateLimitSpec, RateLimitTarget, ResourceLimitsSpec, SandboxKind, Secret,
+    SlackPostSpec, SqlQuerySpec, TokenEstimate, ToolsSpec, TraceSpec, VerifySpec, WorkspaceSpec,
 };
 
 pub(crate) const DEFAULT_MAX_OUTPUT_TOKENS: i64 = 4096;
@@ -126,6 +126,8 @@ pub(crate) fn resolve(
         opts,
         base_dir,
         secrets: Vec::new(),
+        unset_vars: Vec::new(),
+        last_unset_templates: Vec::new(),
     };
 
     let name = match &raw.name {
@@ -196,6 +198,7 @@ pub(crate) fn resolve(
         trace,
         hooks,
         secrets,
+        unset_vars: r.unset_vars,
     })
 }
 
@@ -205,6 +208,10 @@ struct Resolver<'a> {
     base_dir: PathBuf,
     /// Every secret value met so far (may repeat; deduplicated at the end).
     secrets: Vec<String>,
+    /// `{{ name }}` templates left unfilled ([`LoadOptions::keep_unset_vars`]), in order.
+    unset_vars: Vec<String>,
+    /// Where the unfilled templates are in the value the last expansion returned.
+    last_unset_templates: Vec<Range<usize>>,
 }
 
 impl Resolver<'_> {
@@ -229,10 +236,18 @@ impl Resolver<'_> {
         let site = Site {
             vars: prompt.then_some(&self.opts.vars),
             secrets_allowed: !prompt,
+            keep_unset_vars: self.opts.keep_unset_vars,
         };
         match interpolate::expand(s.get_ref(), site, self.sources()) {
             Ok(expanded) => {
                 self.secrets.extend(expanded.secrets);
+                self.last_unset_templates.clear();
+                for (name, range) in expanded.unset_vars {
+                    if !self.unset_vars.contains(&name) {
+                        self.unset_vars.push(name);
+                    }
+                    self.last_unset_templates.push(range);
+                }
                 Ok(expanded.value)
             }
             Err(error) => {
@@ -532,10 +547,17 @@ impl Resolver<'_> {
             _ => None,
         };
 
+        // The file's prices are for the file's model: when `--model` replaces it, only the
+        // prices `--set` gives (for the new model) are kept, and `--price` wins over all.
+        let set_keys = &self.opts.pricing_set_keys;
         let pricing = match &m.pricing {
-            Some(p) if !model_changed => {
+            Some(p) if !model_changed || !set_keys.is_empty() => {
                 let p_span = p.span();
                 let p = p.get_ref();
+                let kept = |key: &str| !model_changed || set_keys.contains(key);
+                let missing_hint = model_changed.then_some(
+                    "--model replaced the model, so the file's prices are dropped: give both with `--set model.pricing.input_per_mtok=… --set model.pricing.output_per_mtok=…`, or `--price IN/OUT`",
+                );
                 let price =
                     |key: &str, v: Option<&Spanned<f64>>| -> Result<Option<f64>, SpecError> {
                         match v {
@@ -549,17 +571,31 @@ impl Resolver<'_> {
                             None => Ok(None),
                         }
                     };
-                let input = price("model.pricing.input_per_mtok", p.input_per_mtok.as_ref())?;
-                let output = price("model.pricing.output_per_mtok", p.output_per_mtok.as_ref())?;
+                let input = price(
+                    "model.pricing.input_per_mtok",
+                    p.input_per_mtok.as_ref().filter(|_| kept("input_per_mtok")),
+                )?;
+                let output = price(
+                    "model.pricing.output_per_mtok",
+                    p.output_per_mtok
+                        .as_ref()
+                        .filter(|_| kept("output_per_mtok")),
+                )?;
                 let cached = price(
                     "model.pricing.cached_input_per_mtok",
-                    p.cached_input_per_mtok.as_ref(),
+                    p.cached_input_per_mtok
+                        .as_ref()
+                        .filter(|_| kept("cached_input_per_mtok")),
                 )?;
                 let Some(input_per_mtok) = input else {
-                    return Err(self.missing("model.pricing.input_per_mtok", p_span, None));
+                    return Err(self.missing("model.pricing.input_per_mtok", p_span, missing_hint));
                 };
                 let Some(output_per_mtok) = output else {
-                    return Err(self.missing("model.pricing.output_per_mtok", p_span, None));
+                    return Err(self.missing(
+                        "model.pricing.output_per_mtok",
+                        p_span,
+                        missing_hint,
+                    ));
                 };
                 Some(Pricing {
                     input_per_mtok,
@@ -568,6 +604,10 @@ impl Resolver<'_> {
                 })
             }
             _ => None,
+        };
+        let (pricing, pricing_source) = match self.opts.price {
+            Some(price) => (Some(price), PricingSource::Flag),
+            None => (pricing, PricingSource::Spec),
         };
 
         Ok(ModelSpec {
@@ -596,6 +636,7 @@ impl Resolver<'_> {
                 DEFAULT_REQUEST_TIMEOUT,
             )?,
             pricing,
+            pricing_source,
         })
     }
 
@@ -608,9 +649,12 @@ impl Resolver<'_> {
         };
         let span = raw.span();
         let p = raw.into_inner();
-        let system = match &p.system {
-            Some(s) => self.expand_prompt("prompt.system", s)?,
-            None => String::new(),
+        let (system, unset_in_system) = match &p.system {
+            Some(s) => (
+                self.expand_prompt("prompt.system", s)?,
+                std::mem::take(&mut self.last_unset_templates),
+            ),
+            None => (String::new(), Vec::new()),
         };
         let task = match &p.task {
             Some(t) => self.expand_prompt("prompt.task", t)?,
@@ -632,7 +676,12 @@ impl Resolver<'_> {
                 ));
             }
         }
-        Ok(PromptSpec { system, task })
+        Ok(PromptSpec {
+            system,
+            task,
+            unset_in_system,
+            unset_in_task: std::mem::take(&mut self.last_unset_templates),
+        })
     }
 
     fn environment(

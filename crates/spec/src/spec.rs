@@ -64,6 +64,10 @@ pub struct AgentSpec {
     /// the trace redacts each of them wherever it appears.
     #[serde(skip)]
     pub secrets: Vec<Secret>,
+    /// `{{ name }}` templates left as written because no `--var` gave them, in order of
+    /// appearance; always empty unless [`crate::LoadOptions::keep_unset_vars`] was set.
+    #[serde(skip)]
+    pub unset_vars: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -96,6 +100,19 @@ pub struct ModelSpec {
     pub request_timeout: Duration,
     /// Price override; `None` uses the bundled price table.
     pub pricing: Option<Pricing>,
+    /// Where `pricing` came from (meaningful when it is `Some`).
+    pub pricing_source: PricingSource,
+}
+
+/// Where a [`ModelSpec::pricing`] came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PricingSource {
+    /// `[model.pricing]`: the agent file, a config layer, a profile or `--set`.
+    #[default]
+    Spec,
+    /// The `--price` flag.
+    Flag,
 }
 
 /// US dollars per million tokens.
@@ -113,6 +130,13 @@ pub struct PromptSpec {
     pub system: String,
     /// The task, templates filled.
     pub task: String,
+    /// Byte ranges of `system` holding a `{{ name }}` template left as written (no
+    /// `--var` gave it; see [`AgentSpec::unset_vars`]).
+    #[serde(skip)]
+    pub unset_in_system: Vec<std::ops::Range<usize>>,
+    /// The same for `task`.
+    #[serde(skip)]
+    pub unset_in_task: Vec<std::ops::Range<usize>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -79,6 +79,11 @@ pub struct RunStarted {
     pub model: String,
     pub workspace: String,
     pub sandbox: String,
+    /// How the model is priced: `priced by --price: free`, `priced by [model.pricing]:
+    /// $0.15/$0.60 per Mtok`, `priced by the bundled table (prices as of …): …`,
+    /// `unpriced`. Empty in traces written before rein recorded it.
+    #[serde(default)]
+    pub pricing: String,
     /// The resolved spec, secrets shown as `***`.
     pub spec: serde_json::Value,
     pub rein_version: String,

@@ -106,6 +106,11 @@ impl Triage {
     }
 
     fn run(&self, envs: &[(&str, String)]) -> crate::harness::Output {
+        self.run_with(&[], envs)
+    }
+
+    /// `rein run . --var … ` plus `args`, with `envs`.
+    fn run_with(&self, args: &[&str], envs: &[(&str, String)]) -> crate::harness::Output {
         let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_rein"));
         cmd.current_dir(self.dir.path())
             .args([
@@ -116,6 +121,9 @@ impl Triage {
                 "--var",
                 "repo=acme/widgets",
             ])
+            .args(args)
+            .env_remove("OPENAI_BASE_URL")
+            .env_remove("OPENAI_API_KEY")
             .env_remove("CI_LOGS_SOURCE")
             .env_remove("GITHUB_TOKEN")
             .env_remove("GITHUB_API_URL")
@@ -294,5 +302,398 @@ fn ci_triage_offline_as_shipped_says_posting_is_disabled() {
             .as_str()
             .unwrap()
             .contains("posting is disabled")
+    );
+}
+
+/// The example's scripted turns, served by the mock LLM as an OpenAI-compatible local
+/// server (a llama.cpp or Ollama stand-in), and the environment that points rein at it.
+fn local_model(triage: &Triage) -> (rein_testkit::MockLlmThread, Vec<(&'static str, String)>) {
+    let script = rein_model::script::Script::load(&triage.dir.path().join("script.toml")).unwrap();
+    let mock = rein_testkit::MockLlmThread::start_loopback(script).unwrap();
+    let envs = vec![
+        ("OPENAI_BASE_URL", mock.openai_base_url()),
+        ("OPENAI_API_KEY", "sk-local-any".to_owned()),
+    ];
+    (mock, envs)
+}
+
+fn started(events: &[Value]) -> &Value {
+    assert_eq!(events[0]["kind"], "run_started", "{}", events[0]);
+    &events[0]["data"]
+}
+
+#[test]
+fn ci_triage_on_a_local_model_with_price_free_runs_under_its_cap() {
+    let triage = Triage::new();
+    let (mock, mut envs) = local_model(&triage);
+    let (webhook, slack) = slack_receiver();
+    envs.push(("SLACK_WEBHOOK_URL", webhook));
+    let out = triage.run_with(
+        &["--model", "openai:qwen2.5-coder", "--price", "free"],
+        &envs,
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let header = out.stdout.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("model openai:qwen2.5-coder")
+            && header.ends_with("priced by --price: free"),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("no known price"), "{out:?}");
+    assert_triaged(&triage, &slack);
+    let events = triage.events();
+    assert_eq!(started(&events)["pricing"], "priced by --price: free");
+    assert_eq!(started(&events)["model"], "openai:qwen2.5-coder");
+    let responses: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "model_response")
+        .collect();
+    assert_eq!(responses.len(), 8);
+    assert!(responses.iter().all(|r| r["data"]["cost_usd"] == 0.0));
+    assert_eq!(events.last().unwrap()["data"]["cost_usd"], 0.0);
+    // Every request went to the local server, under the new model's name.
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 8);
+    assert!(
+        requests.iter().all(|r| r.body["model"] == "qwen2.5-coder"),
+        "{:?}",
+        requests
+            .iter()
+            .map(|r| &r.body["model"])
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn ci_triage_on_a_local_model_without_a_price_is_refused_and_says_how_to_price_it() {
+    let triage = Triage::new();
+    let (mock, envs) = local_model(&triage);
+    let out = triage.run_with(&["--model", "openai:qwen2.5-coder"], &envs);
+    assert_eq!(out.code, 13, "budget_exhausted: {out:?}");
+    assert!(
+        out.stdout
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with(", unpriced"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("warning: model openai:qwen2.5-coder has no known price")
+            && out.stderr.contains("`--price free`"),
+        "{out:?}"
+    );
+    assert!(mock.requests().is_empty(), "no call was sent");
+}
+
+#[test]
+fn set_model_pricing_after_model_is_honoured_and_costs_the_run() {
+    let triage = Triage::new();
+    let (_mock, envs) = local_model(&triage);
+    let out = triage.run_with(
+        &[
+            "--model",
+            "openai:qwen2.5-coder",
+            "--set",
+            "model.pricing.input_per_mtok=0.15",
+            "--set",
+            "model.pricing.output_per_mtok=0.60",
+        ],
+        &envs,
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with("priced by [model.pricing]: $0.15/$0.60 per Mtok"),
+        "{out:?}"
+    );
+    let events = triage.events();
+    assert_eq!(
+        started(&events)["pricing"],
+        "priced by [model.pricing]: $0.15/$0.60 per Mtok"
+    );
+    let mut expected = 0.0;
+    for response in events.iter().filter(|e| e["kind"] == "model_response") {
+        let usage = &response["data"]["usage"];
+        let cost = (usage["input_tokens"].as_f64().unwrap() * 0.15
+            + usage["output_tokens"].as_f64().unwrap() * 0.60)
+            / 1e6;
+        let recorded = response["data"]["cost_usd"].as_f64().unwrap();
+        assert!((recorded - cost).abs() < 1e-12, "{recorded} vs {cost}");
+        expected += cost;
+    }
+    let total = events.last().unwrap()["data"]["cost_usd"].as_f64().unwrap();
+    assert!(expected > 0.0);
+    // run_finished sums in nano-dollars, each call rounded up.
+    assert!((total - expected).abs() < 1e-8, "{total} vs {expected}");
+}
+
+#[test]
+fn half_a_set_price_after_model_is_refused_rather_than_mixed_with_the_files() {
+    let triage = Triage::new();
+    let (mock, envs) = local_model(&triage);
+    let out = triage.run_with(
+        &[
+            "--model",
+            "openai:qwen2.5-coder",
+            "--set",
+            "model.pricing.input_per_mtok=0.15",
+        ],
+        &envs,
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("missing `model.pricing.output_per_mtok`")
+            && out.stderr.contains("--model replaced the model"),
+        "{out:?}"
+    );
+    assert!(mock.requests().is_empty());
+}
+
+#[test]
+fn check_shows_how_the_model_is_priced_and_refuses_bad_prices() {
+    let triage = Triage::new();
+    let check = |args: &[&str]| {
+        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_rein"));
+        cmd.current_dir(triage.dir.path())
+            .args([
+                "check",
+                ".",
+                "--var",
+                &format!("run_id={RUN_ID}"),
+                "--var",
+                "repo=acme/widgets",
+            ])
+            .args(args)
+            .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+            .env_remove("OPENAI_API_KEY");
+        output(cmd.output().unwrap())
+    };
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[],
+            "# model scripted:ci-triage, priced by [model.pricing]: $0.40/$1.60 per Mtok",
+        ),
+        (
+            &["--model", "openai:gpt-4.1-mini"],
+            "# model openai:gpt-4.1-mini, priced by the bundled table (prices as of 2026-",
+        ),
+        (
+            &["--model", "openai:qwen2.5-coder"],
+            "# model openai:qwen2.5-coder, unpriced\n# warning: model openai:qwen2.5-coder has no known price",
+        ),
+        (
+            &["--model", "openai:qwen2.5-coder", "--price", "free"],
+            "# model openai:qwen2.5-coder, priced by --price: free\n",
+        ),
+        (
+            &["--model", "openai:qwen2.5-coder", "--price", "0.15/0.6"],
+            "# model openai:qwen2.5-coder, priced by --price: $0.15/$0.60 per Mtok\n",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = check(args);
+        assert_eq!(out.code, 0, "{args:?}: {out:?}");
+        assert!(out.stdout.contains(expected), "{args:?}: {out:?}");
+    }
+    for (bad, message) in [
+        ("-1/2", "the input price `-1` is negative"),
+        ("NaN/0", "the input price `NaN` is not a number"),
+        ("0.15", "expected `free` or two prices `IN/OUT`"),
+        ("0.1/x", "the output price `x` is not a number"),
+    ] {
+        let out = check(&["--price", bad]);
+        assert_eq!(out.code, 2, "{bad}: {out:?}");
+        assert!(
+            out.stderr
+                .contains(&format!("error: invalid price `{bad}`: {message}\nhint: write `--price free`, or `--price IN/OUT`")),
+            "{bad}: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn price_flag_on_config_show_doctor_and_tools() {
+    let triage = Triage::new();
+    let (_mock, envs) = local_model(&triage);
+    let command = |args: &[&str]| {
+        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_rein"));
+        cmd.current_dir(triage.dir.path())
+            .args(args)
+            .args([
+                ".",
+                "--var",
+                &format!("run_id={RUN_ID}"),
+                "--var",
+                "repo=acme/widgets",
+                "--model",
+                "openai:qwen2.5-coder",
+            ])
+            .timeout(std::time::Duration::from_secs(120));
+        for (key, value) in &envs {
+            cmd.env(key, value);
+        }
+        cmd
+    };
+    let out = output(
+        command(&["config", "show"])
+            .args(["--price", "0.1/0.2"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("# --price 0.1/0.2")
+            && out.stdout.ends_with(
+                "# model openai:qwen2.5-coder, priced by --price: $0.10/$0.20 per Mtok\n"
+            ),
+        "{out:?}"
+    );
+    let out = output(
+        command(&["doctor"])
+            .args(["--price", "free"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        out.stdout
+            .contains("✓ model price: priced by --price: free"),
+        "{out:?}"
+    );
+    let out = output(command(&["doctor"]).output().unwrap());
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stdout.contains(
+            "✗ model price: unpriced, and the cost cap (max_cost_usd = 0.5) refuses its first call"
+        ) && out.stdout.contains("fix: run with `--price free`"),
+        "{out:?}"
+    );
+    let out = output(
+        command(&["tools"])
+            .args(["--price", "free"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = output(
+        command(&["tools"])
+            .args(["--price", "-1/0"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+}
+
+/// `rein ARGS .` in a copy of the example, without `--var`.
+fn without_vars(triage: &Triage, args: &[&str]) -> crate::harness::Output {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_rein"));
+    cmd.current_dir(triage.dir.path())
+        .args(args)
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("OPENAI_API_KEY")
+        .timeout(std::time::Duration::from_secs(120));
+    output(cmd.output().unwrap())
+}
+
+const UNSET_NOTE: &str =
+    "note: unset template variables: repo, run_id (rein run needs --var repo=… --var run_id=…)\n";
+const UNSET_TASK: &str = "Find why run {{ run_id }} of {{ repo }} failed.";
+
+#[test]
+fn check_without_vars_shows_the_templates_and_names_them() {
+    let triage = Triage::new();
+    let out = without_vars(&triage, &["check", "."]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("ok: "), "{out:?}");
+    assert!(out.stdout.contains(UNSET_TASK), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("You are a CI failure analyst for the repository {{ repo }}."),
+        "{out:?}"
+    );
+    assert_eq!(out.stderr, UNSET_NOTE, "{out:?}");
+
+    // One variable given: the note names the other only, and the given one is filled.
+    let out = without_vars(&triage, &["check", ".", "--var", "repo=acme/widgets"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("Find why run {{ run_id }} of acme/widgets failed."),
+        "{out:?}"
+    );
+    assert_eq!(
+        out.stderr,
+        "note: unset template variables: run_id (rein run needs --var run_id=…)\n"
+    );
+
+    // Every variable given: no note.
+    let out = without_vars(
+        &triage,
+        &["check", ".", "--var", "repo=a/b", "--var", "run_id=1"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stderr, "", "{out:?}");
+}
+
+#[test]
+fn config_show_without_vars_shows_the_templates_and_names_them() {
+    let triage = Triage::new();
+    let out = without_vars(&triage, &["config", "show", "."]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(UNSET_TASK), "{out:?}");
+    assert_eq!(out.stderr, UNSET_NOTE, "{out:?}");
+}
+
+#[test]
+fn tools_without_vars_lists_the_tools_and_names_the_variables() {
+    let triage = Triage::new();
+    let out = without_vars(&triage, &["tools", "."]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.starts_with("4 tool(s) for agent `ci-triage`"),
+        "{out:?}"
+    );
+    assert_eq!(out.stderr, UNSET_NOTE, "{out:?}");
+    // `--json` keeps stdout pure JSON; the note is on stderr.
+    let out = without_vars(&triage, &["tools", ".", "--json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let tools: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(tools.as_array().unwrap().len(), 4);
+    assert_eq!(out.stderr, UNSET_NOTE, "{out:?}");
+}
+
+#[test]
+fn doctor_without_vars_checks_the_file_and_names_the_variables() {
+    let triage = Triage::new();
+    let out = without_vars(&triage, &["doctor", "."]);
+    assert!(
+        out.stdout.contains("agent ci-triage (")
+            && out
+                .stdout
+                .contains("✓ model price: priced by [model.pricing]: $0.40/$1.60 per Mtok"),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("template variable"), "{out:?}");
+    assert!(out.stderr.contains(UNSET_NOTE), "{out:?}");
+}
+
+#[test]
+fn run_without_vars_still_fails_before_starting() {
+    let triage = Triage::new();
+    let out = without_vars(&triage, &["run", "."]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "error: ./agent.toml:37:10: template variable `repo` is not set\nhint: pass `--var repo=VALUE`\n"
+    );
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        !triage.dir.path().join(".rein").exists(),
+        "no run was started"
     );
 }

@@ -105,7 +105,19 @@ fn an_invalid_agent_file_is_reported_with_file_line_and_column() {
 }
 
 #[test]
-fn a_missing_template_variable_is_an_error() {
+fn a_missing_template_variable_is_an_error_for_run_and_a_note_for_check() {
+    let out = output(
+        rein()
+            .current_dir(repo_root())
+            .args(["run", "examples/hello"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("template variable `who` is not set"),
+        "{out:?}"
+    );
     let out = output(
         rein()
             .current_dir(repo_root())
@@ -113,8 +125,12 @@ fn a_missing_template_variable_is_an_error() {
             .output()
             .unwrap(),
     );
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("who"), "{out:?}");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("note: unset template variables: who (rein run needs --var who=…)"),
+        "{out:?}"
+    );
 }
 
 #[test]

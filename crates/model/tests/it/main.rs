@@ -29,6 +29,7 @@ pub fn spec(provider: Provider, name: &str, base_url: &str, stream: bool) -> Mod
         max_attempts: 3,
         request_timeout: Duration::from_secs(20),
         pricing: None,
+        pricing_source: rein_spec::spec::PricingSource::Spec,
     }
 }
 

@@ -35,7 +35,7 @@ pub fn opts(env: &[(&str, &str)], vars: &[(&str, &str)]) -> LoadOptions {
     LoadOptions {
         vars: map(vars),
         env: map(env),
-        model_override: None,
+        ..LoadOptions::default()
     }
 }
 

@@ -369,3 +369,100 @@ fn docs_example_loads() {
     let spec = parse_agent(&docs[start..end], Path::new(SOURCE), &o).unwrap();
     assert_eq!(spec.name, "ci-triage");
 }
+
+#[test]
+fn price_flag_and_set_prices_survive_the_model_override() {
+    let text = MINIMAL.replace(
+        "name = \"gpt-4.1-mini\"",
+        "name = \"gpt-4.1-mini\"\n[model.pricing]\ninput_per_mtok = 1\noutput_per_mtok = 2\ncached_input_per_mtok = 0.5",
+    );
+    let env = [("OPENAI_API_KEY", "k")];
+
+    // `--price` wins over the file's prices, with or without `--model`.
+    let mut o = opts(&env, &[]);
+    o.price = Some(rein_spec::parse_price("0.15/0.60").unwrap());
+    let spec = parse_agent(&text, Path::new(SOURCE), &o).unwrap();
+    let pricing = spec.model.pricing.unwrap();
+    assert_eq!(
+        (pricing.input_per_mtok, pricing.output_per_mtok),
+        (0.15, 0.6)
+    );
+    assert_eq!(pricing.cached_input_per_mtok, None);
+    assert_eq!(spec.model.pricing_source, rein_spec::PricingSource::Flag);
+    o.model_override = Some("openai:qwen2.5-coder".to_owned());
+    let spec = parse_agent(&text, Path::new(SOURCE), &o).unwrap();
+    assert_eq!(spec.model.pricing.unwrap().input_per_mtok, 0.15);
+
+    // Prices `--set` gave are kept after `--model`; the file's others are dropped.
+    let mut o = opts(&env, &[]);
+    o.model_override = Some("openai:qwen2.5-coder".to_owned());
+    o.pricing_set_keys = ["input_per_mtok", "output_per_mtok"]
+        .map(str::to_owned)
+        .into();
+    let spec = parse_agent(&text, Path::new(SOURCE), &o).unwrap();
+    let pricing = spec.model.pricing.unwrap();
+    assert_eq!(
+        (pricing.input_per_mtok, pricing.output_per_mtok),
+        (1.0, 2.0)
+    );
+    assert_eq!(
+        pricing.cached_input_per_mtok, None,
+        "the file's cached price is dropped"
+    );
+    assert_eq!(spec.model.pricing_source, rein_spec::PricingSource::Spec);
+
+    // Half a price for the new model is an error, not a mix with the old model's.
+    o.pricing_set_keys = ["input_per_mtok"].map(str::to_owned).into();
+    let err = parse_agent(&text, Path::new(SOURCE), &o)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("missing `model.pricing.output_per_mtok`")
+            && err.contains("hint: --model replaced the model, so the file's prices are dropped"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unset_templates_can_stay_as_written_and_show_as_templates() {
+    let text = MINIMAL.replace(
+        "task = \"Find why the build failed.\"",
+        "system = \"For {{ repo }}.\"\ntask = 'Find why run {{run_id}} of {{ repo }} failed; {{ \"{{\" }} x }} is literal.'",
+    );
+    let env = [("OPENAI_API_KEY", "k")];
+
+    // `rein run`: an error, as before.
+    let err = parse_agent(&text, Path::new(SOURCE), &opts(&env, &[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("template variable `repo` is not set"), "{err}");
+
+    // The other commands: kept as written, named once each, in order.
+    let mut o = opts(&env, &[("repo", "acme/widgets")]);
+    o.keep_unset_vars = true;
+    let spec = parse_agent(&text, Path::new(SOURCE), &o).unwrap();
+    assert_eq!(spec.unset_vars, ["run_id"]);
+    assert_eq!(
+        spec.prompt.task,
+        "Find why run {{run_id}} of acme/widgets failed; {{ x }} is literal."
+    );
+    let mut o = opts(&env, &[]);
+    o.keep_unset_vars = true;
+    let spec = parse_agent(&text, Path::new(SOURCE), &o).unwrap();
+    assert_eq!(spec.unset_vars, ["repo", "run_id"]);
+
+    // Shown, the unset ones are templates again and the literal stays escaped: the shown
+    // file, loaded with the variables, is the file loaded with them.
+    let shown = spec.to_display_toml();
+    assert!(
+        shown.contains(
+            r#"task = 'Find why run {{run_id}} of {{ repo }} failed; {{ "{{" }} x }} is literal.'"#
+        ),
+        "{shown}"
+    );
+    let vars = [("repo", "r"), ("run_id", "7")];
+    let again = parse_agent(&shown, Path::new(SOURCE), &opts(&env, &vars)).unwrap();
+    let direct = parse_agent(&text, Path::new(SOURCE), &opts(&env, &vars)).unwrap();
+    assert_eq!(again.prompt.task, direct.prompt.task);
+    assert_eq!(again.prompt.system, "For r.");
+}
