@@ -310,7 +310,10 @@ pub(crate) async fn prepare(
     let guard = Guard::new(spec, limits, approver)?;
     let network_guard = PolicyNetworkGuard::new(spec)?;
     // Folders a killed run left in the temp dir (copies of the user's files) go first.
-    let _cleanup = tokio::task::spawn_blocking(rein_sandbox::remove_stale_workspaces).await;
+    // A hermetic run writes nothing it did not make: no cleanup of other runs' folders.
+    if !spec.hermetic {
+        let _cleanup = tokio::task::spawn_blocking(rein_sandbox::remove_stale_workspaces).await;
+    }
     let workspace = prepare_workspace(spec).map_err(AgentError::Workspace)?;
     let sandbox_policy = sandbox_policy_for_run(spec, workspace.root())?;
     let sandbox = start_sandbox(spec, sandbox_helper.as_ref(), sandbox_policy)
@@ -353,6 +356,7 @@ pub(crate) async fn prepare(
             workspace: workspace.root().display().to_string(),
             sandbox: sandbox.name().to_owned(),
             pricing: rein_model::pricing::describe(&spec.model),
+            hermetic: spec.hermetic,
             spec: spec_value,
             rein_version: env!("CARGO_PKG_VERSION").to_owned(),
         }),

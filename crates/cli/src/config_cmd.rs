@@ -20,6 +20,11 @@ pub struct LayerArgs {
     /// string).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// Hermetic (for CI): no user and no project config file, no trust store — only the
+    /// system file, `REIN_POLICY_FILE`, the agent file and flags count. Also
+    /// `REIN_HERMETIC=1`.
+    #[arg(long, env = "REIN_HERMETIC", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
+    pub hermetic: bool,
 }
 
 /// `--model` and `--price`: which model, and at what price.
@@ -156,6 +161,7 @@ pub fn load_layered_spec(
         sets: layer_args.sets.clone(),
         skip_system: false,
         skip_user: false,
+        hermetic: layer_args.hermetic,
     };
     Ok(rein_spec::load_layered(file, &options, &layer_options)?)
 }

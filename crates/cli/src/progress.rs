@@ -65,6 +65,9 @@ fn plain_line(event: &Event) -> Option<String> {
             if !started.pricing.is_empty() {
                 line.push_str(&format!(", {}", started.pricing));
             }
+            if started.hermetic {
+                line.push_str(", hermetic (no user or project config)");
+            }
             line
         }
         EventData::ModelResponse(response) => {

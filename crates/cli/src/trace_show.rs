@@ -108,6 +108,9 @@ pub fn render(events: &[rein_trace::Event], truncated_tail: bool) -> String {
                 if !started.pricing.is_empty() {
                     line.push_str(&format!("\n{}", started.pricing));
                 }
+                if started.hermetic {
+                    line.push_str("\nhermetic: no user or project config");
+                }
                 line
             }
             EventData::ModelRequest(_) => continue,

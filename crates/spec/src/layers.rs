@@ -108,6 +108,9 @@ pub struct LayerOptions {
     pub skip_system: bool,
     /// Do not read the user file.
     pub skip_user: bool,
+    /// Hermetic (CI): no user file and no project file (nor the trust store) — only the
+    /// system file, the policy file, the agent file and the flags count.
+    pub hermetic: bool,
 }
 
 /// Where a value came from.
@@ -273,7 +276,9 @@ pub fn load_layered(
             source,
         })?;
     let config = ConfigStack::load(&agent_file, &agent_text, opts, layered)?;
-    config.resolve(opts)
+    let mut loaded = config.resolve(opts)?;
+    loaded.spec.hermetic = layered.hermetic;
+    Ok(loaded)
 }
 
 /// One layer's text, for turning spans into locations.
@@ -746,12 +751,15 @@ impl ConfigStack {
             }
         }
         if !layered.skip_user
+            && !layered.hermetic
             && let Some(dir) = trust::user_config_dir(&opts.env)
         {
             files.push((FileKind::User, dir.join("config.toml"), false));
         }
         let agent_folder = agent_file.parent().unwrap_or(Path::new("."));
-        if let Some(project) = trust::find_project_config(agent_folder) {
+        if !layered.hermetic
+            && let Some(project) = trust::find_project_config(agent_folder)
+        {
             files.push((FileKind::Project, project, true));
         }
         if let Some(policy) = env(ENV_POLICY_FILE) {

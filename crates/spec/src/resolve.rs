@@ -199,6 +199,7 @@ pub(crate) fn resolve(
         hooks,
         secrets,
         unset_vars: r.unset_vars,
+        hermetic: false,
     })
 }
 

@@ -68,6 +68,10 @@ pub struct AgentSpec {
     /// appearance; always empty unless [`crate::LoadOptions::keep_unset_vars`] was set.
     #[serde(skip)]
     pub unset_vars: Vec<String>,
+    /// Loaded hermetically (`--hermetic`, `REIN_HERMETIC=1`): only the system layer, the
+    /// policy file, the agent file and flags counted.
+    #[serde(skip)]
+    pub hermetic: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

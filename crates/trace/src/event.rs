@@ -84,6 +84,9 @@ pub struct RunStarted {
     /// `unpriced`. Empty in traces written before rein recorded it.
     #[serde(default)]
     pub pricing: String,
+    /// The run was hermetic (`--hermetic`, `REIN_HERMETIC=1`): no user or project config.
+    #[serde(default)]
+    pub hermetic: bool,
     /// The resolved spec, secrets shown as `***`.
     pub spec: serde_json::Value,
     pub rein_version: String,

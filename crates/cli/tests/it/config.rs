@@ -138,3 +138,52 @@ fn a_locked_policy_cannot_be_loosened_by_a_lower_layer_or_a_set() {
     ]);
     assert_eq!(out.code, 2, "a --set cannot loosen it either: {out:?}");
 }
+
+/// Issue 11 (5): `--hermetic` and `REIN_HERMETIC=1` count only the system layer, the policy
+/// file, the agent file and flags: the user's and the project's config files are not read
+/// (here they cap the run at one step), and the run says it was hermetic.
+#[test]
+fn a_hermetic_run_reads_no_user_or_project_config() {
+    let read = json!({"tool_calls": [{"name": "shell", "arguments": {"command": "true"}}]});
+    let script = json!({"turns": [read.clone(), read, {"text": "done"}]});
+    let tools = "[tools]\nbuiltin = [\"shell\"]\n";
+    let fixture = Fixture::new("openai", false, script, tools);
+    let user = fixture.path().join("xdg");
+    std::fs::create_dir_all(user.join("rein")).unwrap();
+    std::fs::write(user.join("rein/config.toml"), "[loop]\nmax_steps = 1\n").unwrap();
+    std::fs::create_dir_all(fixture.path().join(".rein")).unwrap();
+    std::fs::write(
+        fixture.path().join(".rein/config.toml"),
+        "[loop]\nmax_steps = 1\n",
+    )
+    .unwrap();
+    let run = |args: &[&str], hermetic_env: bool| {
+        let mut all = vec!["run", "agent.toml"];
+        all.extend_from_slice(args);
+        let mut command = fixture.command(&all);
+        command.env("XDG_CONFIG_HOME", &user).env_remove("REIN_HERMETIC");
+        if hermetic_env {
+            command.env("REIN_HERMETIC", "1");
+        }
+        output(command.output().unwrap())
+    };
+    let layered = run(&[], false);
+    assert!(layered.stdout.contains("ended: max_steps"), "{layered:?}");
+    for (args, env) in [(&["--hermetic"][..], false), (&[][..], true)] {
+        let before = fixture.requests().len();
+        let out = run(args, env);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(
+            out.stdout.contains(", hermetic (no user or project config)"),
+            "{out:?}"
+        );
+        assert!(out.stdout.contains("ended: completed"), "{out:?}");
+        assert_eq!(fixture.requests().len() - before, 3);
+    }
+    let runs = fixture.path().join(".rein/runs");
+    let mut ids: Vec<_> = std::fs::read_dir(&runs).unwrap().flatten().map(|e| e.path()).collect();
+    ids.sort();
+    let trace = std::fs::read_to_string(ids.last().unwrap().join("trace.jsonl")).unwrap();
+    let started: serde_json::Value = serde_json::from_str(trace.lines().next().unwrap()).unwrap();
+    assert_eq!(started["data"]["hermetic"], true, "{started}");
+}
