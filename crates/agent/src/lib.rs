@@ -14,6 +14,7 @@
 
 mod cancel;
 mod error;
+mod git_env;
 mod guard;
 mod hooks;
 mod output;

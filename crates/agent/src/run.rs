@@ -518,7 +518,8 @@ async fn start_sandbox(
 }
 
 /// The environment of every command: a default PATH, then `[environment] env`, then the
-/// passed-through variables of the harness.
+/// passed-through variables of the harness, then the git overrides
+/// ([`crate::git_env`]: no repository config runs a program).
 pub(crate) fn command_env(
     spec: &AgentSpec,
     host_env: &BTreeMap<String, String>,
@@ -531,6 +532,7 @@ pub(crate) fn command_env(
             env.insert(name.clone(), value.clone());
         }
     }
+    crate::git_env::add_git_overrides(&mut env, &spec.environment.git_config);
     env
 }
 

@@ -281,6 +281,14 @@ impl AgentSpec {
             w.line("env", format!("{{ {} }}", env.join(", ")));
         }
         w.line("env_passthrough", w.strings(&e.env_passthrough));
+        if !e.git_config.is_empty() {
+            let pairs: Vec<String> = e
+                .git_config
+                .iter()
+                .map(|(k, v)| format!("{} = {}", w.string(k), w.string(v)))
+                .collect();
+            w.line("git_config", format!("{{ {} }}", pairs.join(", ")));
+        }
 
         let l = &self.loop_;
         w.header("loop");

@@ -140,6 +140,9 @@ pub struct RawEnvironment {
     /// `(name, value)` pairs in the order they were written.
     pub env: Option<Spanned<Vec<(RawString, RawString)>>>,
     pub env_passthrough: Option<Spanned<Vec<RawString>>>,
+    /// `[environment.git_config]`: dotted git config keys (nested tables flattened) and
+    /// their values, in the order they were written.
+    pub git_config: Option<RawStringTable>,
 }
 
 /// `[environment.limits]`.
@@ -460,7 +463,17 @@ fn read_environment(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawEnvironment
         "limits",
         "env",
         "env_passthrough",
+        "git_config",
     ])?;
+    let git_config = match r.table("git_config")? {
+        Some(table) => {
+            let span = table.span();
+            let mut pairs = Vec::new();
+            table.get_ref().git_config_entries("", &mut pairs)?;
+            Some(Spanned::new(span, pairs))
+        }
+        None => None,
+    };
     let limits = match r.table("limits")? {
         Some(l) => {
             let span = l.span();
@@ -504,6 +517,7 @@ fn read_environment(t: Spanned<Reader<'_, '_>>) -> Result<Spanned<RawEnvironment
             limits,
             env,
             env_passthrough: r.string_array("env_passthrough")?,
+            git_config,
         },
     ))
 }
@@ -913,6 +927,40 @@ impl<'a, 'i> Reader<'a, 'i> {
             DeValue::String(s) => Ok(Spanned::new(value.span(), s.to_string())),
             _ => Err(self.wrong_type(key, "a string", value)),
         }
+    }
+
+    /// `[environment.git_config]`: `"core.hooksPath" = "x"` and `core.hooksPath = "x"`
+    /// (a nested table) both give `core.hooksPath`; a boolean value is its text.
+    fn git_config_entries(
+        &self,
+        prefix: &str,
+        out: &mut Vec<(RawString, RawString)>,
+    ) -> Result<(), SpecError> {
+        for (key, value) in self.entries_in_order() {
+            let name = if prefix.is_empty() {
+                key.get_ref().to_string()
+            } else {
+                format!("{prefix}.{}", key.get_ref())
+            };
+            match value.get_ref() {
+                DeValue::Table(table) => Reader {
+                    src: self.src,
+                    table_name: self.dotted(key.get_ref()),
+                    table,
+                }
+                .git_config_entries(&name, out)?,
+                DeValue::String(s) => out.push((
+                    Spanned::new(key.span(), name),
+                    Spanned::new(value.span(), s.to_string()),
+                )),
+                DeValue::Boolean(b) => out.push((
+                    Spanned::new(key.span(), name),
+                    Spanned::new(value.span(), b.to_string()),
+                )),
+                _ => return Err(self.wrong_type(key.get_ref(), "a string or a boolean", value)),
+            }
+        }
+        Ok(())
     }
 
     fn string(&self, key: &str) -> Result<Option<RawString>, SpecError> {

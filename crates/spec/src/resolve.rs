@@ -839,6 +839,31 @@ impl Resolver<'_> {
                 }
             }
         }
+        let mut git_config: Vec<(String, String)> = Vec::new();
+        if let Some(pairs) = &e.git_config {
+            for (name, value) in pairs.get_ref() {
+                let key = format!("environment.git_config.{}", name.get_ref());
+                if !is_git_config_key(name.get_ref()) {
+                    return Err(self.invalid(
+                        &key,
+                        name.span(),
+                        format!("`{}` is not a git config key", name.get_ref()),
+                        Some("write `section.name` or `section.subsection.name`, e.g. `\"core.hooksPath\" = \".githooks\"`"),
+                    ));
+                }
+                let text = self.expand(&key, value)?;
+                if text.contains(['\0', '\n']) {
+                    return Err(self.invalid(
+                        &key,
+                        value.span(),
+                        "a git config value cannot hold a NUL or a newline".to_owned(),
+                        None,
+                    ));
+                }
+                git_config.retain(|(k, _)| k != name.get_ref());
+                git_config.push((name.get_ref().clone(), text));
+            }
+        }
         Ok(EnvironmentSpec {
             workspace,
             respect_gitignore,
@@ -848,6 +873,7 @@ impl Resolver<'_> {
             limits,
             env,
             env_passthrough,
+            git_config,
         })
     }
 
@@ -1897,6 +1923,20 @@ impl Resolver<'_> {
 
 /// The folder relative paths of an agent file resolve against: the file's folder, made
 /// absolute when the current directory is known.
+/// `section.name` or `section.subsection.name`: section and name are letters, digits and
+/// `-` (the name starting with a letter); the subsection is anything but a newline or NUL.
+fn is_git_config_key(key: &str) -> bool {
+    let (Some((section, rest)), Some((_, name))) = (key.split_once('.'), key.rsplit_once('.'))
+    else {
+        return false;
+    };
+    let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    word(section)
+        && word(name)
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !rest.contains(['\n', '\0'])
+}
+
 pub(crate) fn base_dir_of(source: &Path) -> PathBuf {
     let parent = match source.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

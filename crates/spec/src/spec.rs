@@ -212,6 +212,9 @@ pub struct EnvironmentSpec {
     pub env: BTreeMap<String, String>,
     /// Names of harness environment variables passed through to commands.
     pub env_passthrough: Vec<String>,
+    /// `[environment.git_config]`: git settings given to every command, replacing rein's
+    /// neutralising value of the same key (`core.hooksPath`, …) or adding to them.
+    pub git_config: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -6,6 +6,7 @@ mod ci_triage;
 mod cli;
 mod config;
 mod doctor;
+mod git_config;
 mod guardrails;
 mod harness;
 mod hooks;

@@ -466,3 +466,46 @@ fn unset_templates_can_stay_as_written_and_show_as_templates() {
     assert_eq!(again.prompt.task, direct.prompt.task);
     assert_eq!(again.prompt.system, "For r.");
 }
+
+#[test]
+fn environment_git_config_keys_flatten_and_bad_keys_are_errors() {
+    let env = [("OPENAI_API_KEY", "sk-test-123"), ("HOOKS", ".githooks")];
+    let text = format!(
+        "{MINIMAL}\n[environment]\ngit_config = {{ \"core.hooksPath\" = \"${{env:HOOKS}}\", commit = {{ gpgSign = true }} }}\n"
+    );
+    let spec = parse_agent(&text, Path::new(SOURCE), &opts(&env, &[])).unwrap();
+    assert_eq!(
+        spec.environment.git_config,
+        [
+            ("core.hooksPath".to_owned(), ".githooks".to_owned()),
+            ("commit.gpgSign".to_owned(), "true".to_owned())
+        ]
+    );
+    let shown = spec.to_display_toml();
+    assert!(
+        shown.contains(
+            r#"git_config = { "core.hooksPath" = ".githooks", "commit.gpgSign" = "true" }"#
+        ),
+        "{shown}"
+    );
+    for (bad, message) in [
+        (
+            "git_config = { hooksPath = \"x\" }",
+            "`hooksPath` is not a git config key",
+        ),
+        (
+            "git_config = { \"core.\" = \"x\" }",
+            "`core.` is not a git config key",
+        ),
+        (
+            "git_config = { \"core.hooksPath\" = 1 }",
+            "must be a string or a boolean",
+        ),
+    ] {
+        let text = format!("{MINIMAL}\n[environment]\n{bad}\n");
+        let err = parse_agent(&text, Path::new(SOURCE), &opts(&env, &[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(message), "{bad}: {err}");
+    }
+}
