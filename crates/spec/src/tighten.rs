@@ -212,6 +212,16 @@ fn environment(out: &mut Out, with: &AgentSpec, base: &AgentSpec) {
         &b.env_passthrough,
         "passed-through variables",
     );
+    // A git setting replaces one of rein's neutral values (hooks, fsmonitor, pager…):
+    // it can turn a repository's code back on.
+    for (key, value) in &w.git_config {
+        if !b.git_config.iter().any(|(k, v)| k == key && v == value) {
+            out.push(
+                &format!("environment.git_config.{key}"),
+                "replaces a git setting rein neutralises for every command",
+            );
+        }
+    }
 }
 
 fn loop_and_limits(out: &mut Out, with: &AgentSpec, base: &AgentSpec) {

@@ -161,7 +161,9 @@ fn a_hermetic_run_reads_no_user_or_project_config() {
         let mut all = vec!["run", "agent.toml"];
         all.extend_from_slice(args);
         let mut command = fixture.command(&all);
-        command.env("XDG_CONFIG_HOME", &user).env_remove("REIN_HERMETIC");
+        command
+            .env("XDG_CONFIG_HOME", &user)
+            .env_remove("REIN_HERMETIC");
         if hermetic_env {
             command.env("REIN_HERMETIC", "1");
         }
@@ -174,14 +176,19 @@ fn a_hermetic_run_reads_no_user_or_project_config() {
         let out = run(args, env);
         assert_eq!(out.code, 0, "{out:?}");
         assert!(
-            out.stdout.contains(", hermetic (no user or project config)"),
+            out.stdout
+                .contains(", hermetic (no user or project config)"),
             "{out:?}"
         );
         assert!(out.stdout.contains("ended: completed"), "{out:?}");
         assert_eq!(fixture.requests().len() - before, 3);
     }
     let runs = fixture.path().join(".rein/runs");
-    let mut ids: Vec<_> = std::fs::read_dir(&runs).unwrap().flatten().map(|e| e.path()).collect();
+    let mut ids: Vec<_> = std::fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     ids.sort();
     let trace = std::fs::read_to_string(ids.last().unwrap().join("trace.jsonl")).unwrap();
     let started: serde_json::Value = serde_json::from_str(trace.lines().next().unwrap()).unwrap();

@@ -103,6 +103,7 @@ impl Layers {
             sets: sets.iter().map(|s| s.to_string()).collect(),
             skip_system: !self.root().join("etc/rein/config.toml").exists(),
             skip_user: false,
+            hermetic: false,
         }
     }
 
@@ -809,6 +810,7 @@ fn an_untrusted_project_layer_cannot_widen_any_setting() {
         "[prompt]\nsystem = \"${env:AWS_SECRET_ACCESS_KEY}\"\n",
         "[profile.ci.model]\nbase_url = \"http://127.0.0.1:9/v1\"\n",
         "[trace]\ndir = \"/tmp/shared\"\n",
+        "[environment.git_config]\n\"core.hooksPath\" = \".githooks\"\n",
     ];
     let mut lines = Vec::new();
     for text in widening {
@@ -868,7 +870,8 @@ fn an_untrusted_project_layer_cannot_widen_any_setting() {
         1:1: `loop.verify` adds a verify command, which runs code
         2:10: `prompt.system` reads the host's environment or files (`${…}`)
         2:12: `model.base_url` changes the model endpoint (the API key would be sent there)
-        2:7: `trace.dir` moves the run logs to another folder"#]].assert_eq(&lines.join("\n"));
+        2:7: `trace.dir` moves the run logs to another folder
+        1:1: `environment.git_config.core.hooksPath` replaces a git setting rein neutralises for every command"#]].assert_eq(&lines.join("\n"));
 }
 
 /// Tightening keys of an untrusted project layer apply.
