@@ -26,7 +26,7 @@ const FS_ABI: ABI = ABI::V5;
 /// The ABI whose scopes rein asks for.
 const SCOPE_ABI: ABI = ABI::V6;
 
-/// What `restrict_self` achieved.
+/// What [`restrict_self_to`] achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LandlockOutcome {
     /// The kernel's Landlock ABI version.
@@ -111,18 +111,10 @@ pub(crate) fn restrict_self_with(fd: std::os::fd::RawFd) -> std::io::Result<()> 
     Ok(())
 }
 
-/// Restricts the calling thread (and what it will fork) to writing beneath `writable`
-/// folders and to the `devices` files. Sets `no_new_privs`.
-pub(crate) fn restrict_self(
-    writable: &[&Path],
-    devices: &[&Path],
-) -> Result<LandlockOutcome, String> {
-    restrict_self_to(&[Path::new("/")], writable, devices)
-}
-
-/// [`restrict_self`], with reads (and execution) allowed only beneath `readable` (plus the
-/// `writable` folders and the `devices`): the `landlock` backend, which has no mount
-/// namespace to hide the rest of the host. Folders of `readable` that do not exist are
+/// Restricts the calling thread (and what it will fork) to reading (and executing) beneath
+/// `readable`, and writing beneath `writable` folders and to the `devices` files: `linux`
+/// passes `/` (its mount namespace already hides the rest), the `landlock` backend its
+/// system folders and `/proc`. Folders of `readable` that do not exist are
 /// skipped.
 pub(crate) fn restrict_self_to(
     readable: &[&Path],

@@ -217,21 +217,39 @@ pub fn probe(policy: &SandboxPolicy) -> Result<IsolationReport, SandboxError> {
             ));
         }
     }
+    let landlock_hint = "boot with Landlock in the LSM list (e.g. `lsm=landlock,lockdown,yama,apparmor,bpf`; check /sys/kernel/security/lsm), or choose `sandbox = \"bwrap\"`";
+    kernel_report(
+        policy,
+        BACKEND,
+        namespaces_for(policy.network),
+        landlock_hint,
+    )
+    .map_err(|(problem, hint)| unavailable(problem, hint))
+}
+
+/// What the Landlock and seccomp of the kernel give a supervised backend (`linux` with its
+/// namespaces, `landlock` without), or the problem and its fix.
+fn kernel_report(
+    policy: &SandboxPolicy,
+    backend: &'static str,
+    namespaces: Vec<&'static str>,
+    landlock_hint: &str,
+) -> Result<IsolationReport, (String, String)> {
     let Some(landlock_abi) = crate::landlock::kernel_abi() else {
-        return Err(unavailable(
-            "the kernel has no Landlock (it needs Linux 5.13+ with Landlock enabled)",
-            "boot with Landlock in the LSM list (e.g. `lsm=landlock,lockdown,yama,apparmor,bpf`; check /sys/kernel/security/lsm), or choose `sandbox = \"bwrap\"`",
+        return Err((
+            "the kernel has no Landlock (it needs Linux 5.13+ with Landlock enabled)".to_owned(),
+            landlock_hint.to_owned(),
         ));
     };
     if !crate::seccomp::kernel_supports_seccomp() {
-        return Err(unavailable(
-            "the kernel has no seccomp",
-            "use a kernel built with CONFIG_SECCOMP_FILTER",
+        return Err((
+            "the kernel has no seccomp".to_owned(),
+            "use a kernel built with CONFIG_SECCOMP_FILTER".to_owned(),
         ));
     }
     Ok(IsolationReport {
-        backend: BACKEND,
-        namespaces: namespaces_for(policy.network),
+        backend,
+        namespaces,
         landlock_abi,
         landlock_fully_enforced: landlock_abi >= 6,
         seccomp_denied_syscalls: u32::try_from(crate::seccomp::DENIED_SYSCALLS.len())
@@ -246,34 +264,13 @@ pub fn probe(policy: &SandboxPolicy) -> Result<IsolationReport, SandboxError> {
 /// Checks whether this host can run the `landlock` backend (no namespaces needed): Landlock
 /// and seccomp. The error says what is missing.
 pub fn probe_landlock(policy: &SandboxPolicy) -> Result<IsolationReport, SandboxError> {
-    let unavailable = |problem: &str, hint: &str| SandboxError::BackendUnavailable {
-        backend: LANDLOCK_BACKEND,
-        problem: problem.to_owned(),
-        hint: hint.to_owned(),
-    };
-    let Some(landlock_abi) = crate::landlock::kernel_abi() else {
-        return Err(unavailable(
-            "the kernel has no Landlock (it needs Linux 5.13+ with Landlock enabled)",
-            "boot with Landlock in the LSM list (e.g. `lsm=landlock,lockdown,yama,apparmor,bpf`); without it only `sandbox = \"host\"` can run here",
-        ));
-    };
-    if !crate::seccomp::kernel_supports_seccomp() {
-        return Err(unavailable(
-            "the kernel has no seccomp",
-            "use a kernel built with CONFIG_SECCOMP_FILTER",
-        ));
-    }
-    Ok(IsolationReport {
-        backend: LANDLOCK_BACKEND,
-        namespaces: Vec::new(),
-        landlock_abi,
-        landlock_fully_enforced: landlock_abi >= 6,
-        seccomp_denied_syscalls: u32::try_from(crate::seccomp::DENIED_SYSCALLS.len())
-            .unwrap_or(u32::MAX),
-        no_new_privs: true,
-        network: policy.network,
-        rlimits: policy.limits,
-        cgroup: cgroup::probe(&policy.limits),
+    let landlock_hint = "boot with Landlock in the LSM list (e.g. `lsm=landlock,lockdown,yama,apparmor,bpf`); without it only `sandbox = \"host\"` can run here";
+    kernel_report(policy, LANDLOCK_BACKEND, Vec::new(), landlock_hint).map_err(|(problem, hint)| {
+        SandboxError::BackendUnavailable {
+            backend: LANDLOCK_BACKEND,
+            problem,
+            hint,
+        }
     })
 }
 

@@ -206,6 +206,25 @@ fn set_up(config: &SupervisorConfig) -> Result<ReadyFrame, SetupError> {
     if config.network_none {
         namespace::loopback_up()?;
     }
+    confine(
+        &[Path::new("/")],
+        &[
+            config.workspace.as_path(),
+            Path::new("/tmp"),
+            Path::new("/dev/shm"),
+        ],
+        false,
+    )
+}
+
+/// The last steps of both set-ups: no capabilities, `no_new_privs`, Landlock (reads
+/// beneath `readable`, writes beneath `writable`, the device files) and seccomp (with the
+/// network socket filter when `deny_network_sockets`).
+fn confine(
+    readable: &[&Path],
+    writable: &[&Path],
+    deny_network_sockets: bool,
+) -> Result<ReadyFrame, SetupError> {
     namespace::drop_capabilities()?;
     prctl_set(libc::PR_SET_NO_NEW_PRIVS, 1)
         .map_err(|errno| SetupError::new("set no_new_privs", errno))?;
@@ -214,20 +233,13 @@ fn set_up(config: &SupervisorConfig) -> Result<ReadyFrame, SetupError> {
         .map(|device| Path::new("/dev").join(device))
         .collect();
     let device_paths: Vec<&Path> = devices.iter().map(|path| path.as_path()).collect();
-    let landlock = crate::landlock::restrict_self(
-        &[
-            config.workspace.as_path(),
-            Path::new("/tmp"),
-            Path::new("/dev/shm"),
-        ],
-        &device_paths,
-    )
-    .map_err(|message| SetupError {
-        step: "apply the Landlock ruleset".to_owned(),
-        message,
-        hint: "use Linux 5.13 or later with Landlock enabled (`lsm=landlock,…` on the kernel command line; check /sys/kernel/security/lsm)".to_owned(),
-    })?;
-    let denied = crate::seccomp::apply()
+    let landlock = crate::landlock::restrict_self_to(readable, writable, &device_paths)
+        .map_err(|message| SetupError {
+            step: "apply the Landlock ruleset".to_owned(),
+            message,
+            hint: "use Linux 5.13 or later with Landlock enabled (`lsm=landlock,…` on the kernel command line; check /sys/kernel/security/lsm)".to_owned(),
+        })?;
+    let denied = crate::seccomp::apply_with(deny_network_sockets)
         .map_err(|message| SetupError::new("install the seccomp filter", message))?;
     Ok(ReadyFrame {
         landlock_abi: landlock.kernel_abi,
@@ -237,9 +249,8 @@ fn set_up(config: &SupervisorConfig) -> Result<ReadyFrame, SetupError> {
 }
 
 /// Set-up of the `landlock` backend: no namespaces, so the supervisor becomes a child
-/// subreaper (orphans of a call are re-parented to it and killed after the call), drops its
-/// capabilities, sets `no_new_privs`, limits reads and writes with Landlock and installs
-/// seccomp (with the network socket filter when the network is `none`).
+/// subreaper (orphans of a call are re-parented to it and killed after the call), gives the
+/// workspace to `nobody` and becomes it when root, then is confined (reads limited too).
 fn set_up_landlock_only(
     config: &SupervisorConfig,
     temp_dir: &Path,
@@ -254,34 +265,14 @@ fn set_up_landlock_only(
     {
         become_unprivileged(&[config.workspace.as_path(), temp_dir])?;
     }
-    namespace::drop_capabilities()?;
-    prctl_set(libc::PR_SET_NO_NEW_PRIVS, 1)
-        .map_err(|errno| SetupError::new("set no_new_privs", errno))?;
-    let devices: Vec<std::path::PathBuf> = DEVICES
-        .iter()
-        .map(|device| Path::new("/dev").join(device))
-        .collect();
-    let device_paths: Vec<&Path> = devices.iter().map(|path| path.as_path()).collect();
     let mut readable: Vec<&Path> = config.read_only_paths.iter().map(|p| p.as_path()).collect();
     // Programs find themselves through /proc/self/exe (rustc, cargo, node…).
     readable.push(Path::new("/proc"));
-    let landlock = crate::landlock::restrict_self_to(
+    confine(
         &readable,
         &[config.workspace.as_path(), temp_dir],
-        &device_paths,
+        config.network_none,
     )
-    .map_err(|message| SetupError {
-        step: "apply the Landlock ruleset".to_owned(),
-        message,
-        hint: "use Linux 5.13 or later with Landlock enabled (`lsm=landlock,…` on the kernel command line; check /sys/kernel/security/lsm)".to_owned(),
-    })?;
-    let denied = crate::seccomp::apply_with(config.network_none)
-        .map_err(|message| SetupError::new("install the seccomp filter", message))?;
-    Ok(ReadyFrame {
-        landlock_abi: landlock.kernel_abi,
-        landlock_fully_enforced: landlock.fully_enforced,
-        seccomp_denied_syscalls: u32::try_from(denied).unwrap_or(u32::MAX),
-    })
 }
 
 /// The user commands run as on the `landlock` backend when rein runs as root: root without
