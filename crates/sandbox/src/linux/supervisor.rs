@@ -379,6 +379,9 @@ fn kill_descendants() {
             return;
         }
         for pid in alive {
+            // Its whole process group first (a fork bomb's members share the call's group
+            // and die at once), then the process itself (a `setsid` one leads its own).
+            let _gone_already = kill(Pid::from_raw(-pid.as_raw()), Signal::SIGKILL);
             let _gone_already = kill(pid, Signal::SIGKILL);
         }
         std::thread::sleep(Duration::from_micros(200));
